@@ -1,0 +1,110 @@
+//! HS256 JWTs: issued by `login`, checked on every authenticated request.
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::AuthError;
+use crate::users::User;
+
+/// The claims we sign: the user id as a string, its role at issue time, issue and expiry times.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub role: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signing and verifying keys with a validation pinned to HS256.
+pub struct Jwt {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl Jwt {
+    /// Keys from the UTF-8 bytes of `secret`; tokens live for `ttl`.
+    pub fn new(secret: &str, ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            ttl,
+        }
+    }
+
+    /// Token lifetime in seconds.
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl.as_secs() as i64
+    }
+
+    /// A token for `user`.
+    pub fn issue(&self, user: &User) -> Result<String, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            role: user.role.as_str().to_owned(),
+            iat: now,
+            exp: now + self.ttl_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AuthError::Encode)
+    }
+
+    /// The claims of a valid, unexpired HS256 token signed with our key.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::InvalidToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::Role;
+
+    fn user() -> User {
+        User {
+            id: 7,
+            email: "a@b.co".into(),
+            full_name: "A".into(),
+            is_active: true,
+            role: Role::Admin,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let jwt = Jwt::new("0123456789abcdef-secret", Duration::from_secs(60));
+        let token = jwt.issue(&user()).unwrap();
+        let claims = jwt.verify(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.role.as_str()), ("7", "admin"));
+        assert_eq!(claims.exp - claims.iat, 60);
+
+        let other = Jwt::new("another-secret-of-16+", Duration::from_secs(60));
+        assert!(other.verify(&token).is_err(), "bad signature");
+        let now = chrono::Utc::now().timestamp();
+        let stale = Claims {
+            exp: now - 1,
+            iat: now - 61,
+            ..claims.clone()
+        };
+        let old = jsonwebtoken::encode(&Header::default(), &stale, &jwt.encoding).unwrap();
+        assert!(jwt.verify(&old).is_err(), "expired");
+        // alg: none, with our claims
+        let none = format!(
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+            token.split('.').nth(1).unwrap()
+        );
+        assert!(jwt.verify(&none).is_err(), "alg none");
+    }
+}

@@ -1,0 +1,34 @@
+//! Authentication: HS256 tokens, argon2id password hashes, and the per-request caller.
+//!
+//! A token only says who the caller *was* when it was issued. Every request that needs a caller
+//! resolves it again through the (cached) user entry, so deleting or deactivating a user, or
+//! changing a role, takes effect on their tokens at once.
+mod jwt;
+pub mod password;
+mod request;
+
+pub use jwt::{Claims, Jwt};
+pub use request::RequestAuth;
+
+/// Errors of the auth layer.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token is malformed, badly signed, uses another algorithm, or has expired.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The token could not be created.
+    #[error("token encoding failed: {0}")]
+    Encode(jsonwebtoken::errors::Error),
+    /// Hashing failed, or its worker panicked.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+impl From<AuthError> for crate::error::AppError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::InvalidToken => Self::Unauthenticated("invalid or expired token".into()),
+            other => Self::internal(other),
+        }
+    }
+}

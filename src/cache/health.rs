@@ -1,0 +1,162 @@
+//! The circuit breaker between the server and Redis, and the record of writes Redis missed.
+//!
+//! *Invariant:* the cache is used only while the breaker is closed, and the breaker is closed
+//! only when no write is waiting for repair. A write that could not reach the cache records the
+//! keys it owed ([`Dirty`]) and opens the breaker in the same step; the prober closes it again
+//! only after Redis answers *and* every recorded key has been repaired from the database. So
+//! after an outage this instance never reads a value that a write made during the outage should
+//! have replaced. Requests never wait for a dead Redis: while the breaker is open they skip it.
+use std::{
+    collections::HashSet,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tokio::sync::Notify;
+
+/// Above this many remembered users, repair clears every user and email entry instead.
+const MAX_DIRTY_USERS: usize = 10_000;
+
+/// The keys that writes during an outage could not update.
+#[derive(Debug, Default)]
+pub struct Dirty {
+    /// Users whose entries must be rewritten from the database.
+    pub users: HashSet<i64>,
+    /// Email pointers to delete.
+    pub emails: HashSet<String>,
+    /// Tags whose generation must move on.
+    pub tags: HashSet<String>,
+    /// Too many users to remember one by one: clear all user and email entries.
+    pub overflow: bool,
+}
+
+impl Dirty {
+    /// Whether nothing waits for repair.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.emails.is_empty() && self.tags.is_empty() && !self.overflow
+    }
+
+    fn merge(&mut self, other: Dirty) {
+        self.users.extend(other.users);
+        self.emails.extend(other.emails);
+        self.tags.extend(other.tags);
+        self.overflow |= other.overflow;
+        if self.users.len() > MAX_DIRTY_USERS {
+            self.users.clear();
+            self.overflow = true;
+        }
+    }
+}
+
+/// Breaker state shared by every request of this instance.
+#[derive(Default)]
+pub struct Health {
+    closed: AtomicBool,
+    wake: Notify,
+    dirty: Mutex<Dirty>,
+}
+
+impl Health {
+    /// Whether requests may use the cache now. One atomic load.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Marks the cache usable (start-up, with nothing dirty yet).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Opens the breaker after a failure; logs only on the change of state.
+    pub fn trip(&self, cause: &dyn std::fmt::Display) {
+        if self.closed.swap(false, Ordering::AcqRel) {
+            tracing::warn!(error = %cause, "cache unreachable: serving from the database until it answers again");
+            self.wake.notify_one();
+        }
+    }
+
+    /// Opens the breaker without a failure to report (e.g. Redis unreachable at start).
+    pub fn open_quietly(&self) {
+        self.closed.store(false, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Records keys a write could not update, and opens the breaker until they are repaired.
+    pub fn record_dirty(&self, owed: Dirty, cause: &dyn std::fmt::Display) {
+        let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+        dirty.merge(owed);
+        self.trip(cause);
+    }
+
+    /// Waits until the breaker has been opened (by [`Health::trip`] or
+    /// [`Health::open_quietly`]); returns at once if it is open.
+    pub async fn opened(&self) {
+        while self.is_closed() {
+            self.wake.notified().await;
+        }
+    }
+
+    /// Takes what needs repair; give it back with [`Health::restore`] if repair fails.
+    pub fn take_dirty(&self) -> Dirty {
+        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts back what could not be repaired.
+    pub fn restore(&self, owed: Dirty) {
+        self.dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .merge(owed);
+    }
+
+    /// Closes the breaker if nothing was recorded since the last [`Health::take_dirty`];
+    /// returns whether it did. Holding the lock makes "nothing dirty" and "closed" one step.
+    pub fn close_if_clean(&self) -> bool {
+        let dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+        if dirty.is_empty() {
+            self.closed.store(true, Ordering::Release);
+            tracing::info!("cache reachable again");
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirty_keys_keep_the_breaker_open_until_repaired() {
+        let h = Health::default();
+        h.close();
+        let mut owed = Dirty::default();
+        owed.users.insert(7);
+        h.record_dirty(owed, &"boom");
+        assert!(!h.is_closed());
+        let taken = h.take_dirty();
+        assert!(taken.users.contains(&7));
+        let mut late = Dirty::default();
+        late.tags.insert("users".into());
+        h.record_dirty(late, &"boom");
+        assert!(
+            !h.close_if_clean(),
+            "a write recorded during repair keeps it open"
+        );
+        let _ = h.take_dirty();
+        assert!(h.close_if_clean());
+        assert!(h.is_closed());
+    }
+
+    #[test]
+    fn too_many_users_overflow() {
+        let mut d = Dirty::default();
+        let mut many = Dirty::default();
+        many.users.extend(0..(MAX_DIRTY_USERS as i64 + 1));
+        d.merge(many);
+        assert!(d.overflow && d.users.is_empty());
+    }
+}

@@ -1,0 +1,135 @@
+//! The in-process backend (`CACHE_BACKEND=memory`): a bounded moka cache holding the same
+//! encoded values, with the same per-key TTLs and the same conditional writes as Redis, so the
+//! protocol above it is identical. For one instance only: other processes cannot see it.
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
+
+use super::{glob, protocol::leading_number};
+
+#[derive(Clone)]
+struct Entry {
+    value: Arc<str>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &String, e: &Entry, _: Instant) -> Option<Duration> {
+        Some(e.ttl)
+    }
+    fn expire_after_update(
+        &self,
+        _: &String,
+        e: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(e.ttl)
+    }
+}
+
+/// A bounded map from key to encoded value with per-entry TTL.
+pub struct MemoryBackend {
+    entries: Moka<String, Entry>,
+}
+
+impl MemoryBackend {
+    /// A cache holding at most `capacity` entries.
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            entries: Moka::builder()
+                .max_capacity(capacity)
+                .expire_after(PerEntryTtl)
+                .build(),
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Option<String> {
+        self.entries.get(key).await.map(|e| e.value.to_string())
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) {
+        let entry = Entry {
+            value: value.into(),
+            ttl,
+        };
+        self.entries.insert(key.to_owned(), entry).await;
+    }
+
+    /// Same contract as the Redis script: never replace an equal or newer version.
+    pub async fn set_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
+        let entry = Entry {
+            value: value.into(),
+            ttl,
+        };
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| async move {
+                let newer_held = current
+                    .and_then(|c| leading_number(&c.into_value().value, "v"))
+                    .is_some_and(|v| v >= version);
+                if newer_held { Op::Nop } else { Op::Put(entry) }
+            })
+            .await;
+        !matches!(result, moka::ops::compute::CompResult::Unchanged(_))
+    }
+
+    /// Reads or increments a generation; a missing one starts at the clock in microseconds.
+    pub async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> u64 {
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| async move {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_micros() as u64;
+                let value = current
+                    .and_then(|c| c.into_value().value.parse::<u64>().ok())
+                    .unwrap_or(now);
+                let value = if bump { value + 1 } else { value };
+                Op::Put(Entry {
+                    value: value.to_string().into(),
+                    ttl,
+                })
+            })
+            .await;
+        result
+            .into_entry()
+            .and_then(|e| e.into_value().value.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub async fn del(&self, keys: &[&str]) {
+        for key in keys {
+            self.entries.invalidate(*key).await;
+        }
+    }
+
+    pub async fn clear(&self, pattern: &str) -> u64 {
+        let doomed: Vec<Arc<String>> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| glob::matches(pattern, k))
+            .map(|(k, _)| k)
+            .collect();
+        let mut cleared = 0;
+        for key in doomed {
+            if self.entries.remove(key.as_str()).await.is_some() {
+                cleared += 1;
+            }
+        }
+        cleared
+    }
+
+    pub async fn count(&self) -> u64 {
+        self.entries.run_pending_tasks().await;
+        self.entries.entry_count()
+    }
+}

@@ -1,0 +1,491 @@
+//! The cache layer: backends (Redis, in-process, none), the protocol that keeps them consistent
+//! with the database, the breaker that keeps the API up when Redis is not, and the counters.
+//!
+//! * [`Cache`] is the generic part: get-or-load helpers with TTL and jitter, invalidation by
+//!   tag generation, `clearCache`, `cacheStats`. Any resolver can use it (see
+//!   [`Cache::tagged`]).
+//! * [`CachedUsers`] applies it to users: cache-aside reads, write-through after commits.
+//! * [`protocol`] says how entries are encoded and which invariants that buys.
+//! * [`health`] is the breaker and the repair of writes an outage swallowed.
+//!
+//! Every failure of the cache is logged and counted here and then ignored: the database answers.
+mod glob;
+pub mod health;
+mod memory;
+pub mod protocol;
+mod redis;
+mod stats;
+mod users;
+
+pub use glob::PatternError;
+pub use stats::{Counts, Kind};
+pub use users::{CachedUsers, UserCounts};
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use rand::Rng;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::config::{CacheBackendKind, Config};
+use health::{Dirty, Health};
+use memory::MemoryBackend;
+use redis::RedisBackend;
+use stats::Stats;
+
+/// Errors of the cache layer. None reaches a client: callers fall back to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// No cache is configured, or the breaker is open.
+    #[error("cache unavailable")]
+    Unavailable,
+    /// Redis failed, timed out or could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    /// A stored value could not be decoded, or a value not encoded.
+    #[error("undecodable cache value: {0}")]
+    Decode(String),
+    /// The database failed while repairing the cache.
+    #[error("database during cache repair: {0}")]
+    Repair(String),
+}
+
+/// The Redis `INFO` counters `cacheStats` reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub used_memory: Option<i64>,
+    pub used_memory_human: Option<String>,
+    pub connected_clients: Option<i64>,
+    pub keyspace_hits: Option<i64>,
+    pub keyspace_misses: Option<i64>,
+}
+
+impl ServerInfo {
+    /// Reads the fields from `INFO`'s `name:value` lines.
+    pub fn parse(text: &str) -> Self {
+        let mut info = Self::default();
+        for line in text.lines() {
+            let Some((name, value)) = line.trim().split_once(':') else {
+                continue;
+            };
+            let int = || value.parse::<i64>().ok();
+            match name {
+                "used_memory" => info.used_memory = int(),
+                "used_memory_human" => info.used_memory_human = Some(value.to_owned()),
+                "connected_clients" => info.connected_clients = int(),
+                "keyspace_hits" => info.keyspace_hits = int(),
+                "keyspace_misses" => info.keyspace_misses = int(),
+                _ => {}
+            }
+        }
+        info
+    }
+}
+
+/// A snapshot for `cacheStats`.
+#[derive(Clone, Debug)]
+pub struct CacheReport {
+    pub backend: &'static str,
+    pub available: bool,
+    pub total: Counts,
+    pub by_kind: Vec<(Kind, Counts)>,
+    pub keys: Option<u64>,
+    pub server: ServerInfo,
+}
+
+enum Backend {
+    Redis(RedisBackend),
+    Memory(MemoryBackend),
+    None,
+}
+
+struct Inner {
+    backend: Backend,
+    kind: CacheBackendKind,
+    health: Health,
+    stats: Stats,
+    prefix: String,
+    user_ttl: Duration,
+    default_ttl: Duration,
+    breaker_interval: Duration,
+}
+
+/// The cache shared by every request: a cheap, cloneable handle.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+/// Generations outlive every entry tagged with them.
+const GENERATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Cache {
+    /// Builds the configured backend. Redis is connected in the background: the server starts
+    /// (and answers from the database) when it is down.
+    pub async fn connect(config: &Config) -> Result<Self, CacheError> {
+        let backend = match config.cache_backend {
+            CacheBackendKind::Redis => Backend::Redis(RedisBackend::connect(
+                config.redis_url.expose(),
+                config.cache_pool_size,
+                config.cache_timeout,
+            )?),
+            CacheBackendKind::Memory => {
+                Backend::Memory(MemoryBackend::new(config.cache_memory_capacity))
+            }
+            CacheBackendKind::None => Backend::None,
+        };
+        let cache = Self {
+            inner: Arc::new(Inner {
+                backend,
+                kind: config.cache_backend,
+                health: Health::default(),
+                stats: Stats::default(),
+                prefix: config.cache_prefix.clone(),
+                user_ttl: config.cache_user_ttl,
+                default_ttl: config.cache_default_ttl,
+                breaker_interval: config.cache_breaker_interval,
+            }),
+        };
+        match &cache.inner.backend {
+            Backend::Redis(redis) => {
+                if redis.wait_connected(Duration::from_secs(1)).await && redis.ping().await.is_ok()
+                {
+                    cache.inner.health.close();
+                    tracing::info!("cache: redis connected");
+                } else {
+                    tracing::warn!(
+                        "cache: redis unreachable at start; serving from the database until it answers"
+                    );
+                    cache.inner.health.open_quietly();
+                }
+            }
+            Backend::Memory(_) => cache.inner.health.close(),
+            Backend::None => {}
+        }
+        Ok(cache)
+    }
+
+    /// `redis`, `memory` or `none`.
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.kind.as_str()
+    }
+
+    /// Whether requests use the cache right now.
+    pub fn is_available(&self) -> bool {
+        self.inner.health.is_closed()
+    }
+
+    pub(crate) fn health(&self) -> &Health {
+        &self.inner.health
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub(crate) fn user_ttl(&self) -> Duration {
+        self.inner.user_ttl
+    }
+
+    pub(crate) fn has_backend(&self) -> bool {
+        !matches!(self.inner.backend, Backend::None)
+    }
+
+    /// The full key for `suffix` under our namespace.
+    pub(crate) fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.inner.prefix)
+    }
+
+    /// `ttl` ± 10%, so that entries filled together do not expire together.
+    pub(crate) fn jitter(ttl: Duration) -> Duration {
+        ttl.mul_f64(rand::rng().random_range(0.9..=1.1))
+    }
+
+    /// Records a failed cache operation: counted, and the breaker opens.
+    pub(crate) fn failed(&self, kind: Kind, err: &CacheError) {
+        self.inner.stats.error(kind);
+        tracing::debug!(kind = kind.as_str(), error = %err, "cache operation failed");
+        self.inner.health.trip(err);
+    }
+
+    // ---- primitive operations, dispatched to the backend ----
+
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => r.get(key).await,
+            Backend::Memory(m) => Ok(m.get(key).await),
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    async fn mget2(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<(Option<String>, Option<String>), CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => {
+                let mut values = r.mget(&[a, b]).await?.into_iter();
+                Ok((values.next().flatten(), values.next().flatten()))
+            }
+            Backend::Memory(m) => Ok((m.get(a).await, m.get(b).await)),
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    pub(crate) async fn set(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => r.set(key, value, ttl).await,
+            Backend::Memory(m) => {
+                m.set(key, value, ttl).await;
+                Ok(())
+            }
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    pub(crate) async fn set_if_newer(
+        &self,
+        key: &str,
+        version: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => r.set_if_newer(key, version, value, ttl).await,
+            Backend::Memory(m) => Ok(m.set_if_newer(key, version, value, ttl).await),
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    pub(crate) async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => r.del(keys).await,
+            Backend::Memory(m) => {
+                m.del(keys).await;
+                Ok(())
+            }
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    async fn generation(&self, tag: &str, bump: bool) -> Result<u64, CacheError> {
+        let key = self.key(&format!("{{{tag}}}:gen"));
+        match &self.inner.backend {
+            Backend::Redis(r) => r.generation(&key, bump, GENERATION_TTL).await,
+            Backend::Memory(m) => Ok(m.generation(&key, bump, GENERATION_TTL).await),
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), CacheError> {
+        match &self.inner.backend {
+            Backend::Redis(r) => r.ping().await,
+            Backend::Memory(_) => Ok(()),
+            Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    // ---- the generic helper: get-or-load with invalidation by tag ----
+
+    /// Get-or-load for any resolver: the value of `name` under `tag`, cached for `ttl` (with
+    /// jitter) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
+    /// `load` runs when the entry is missing, stale or the cache is unreachable; its errors are
+    /// returned as they are, and never cached.
+    pub async fn tagged<T, E, F, Fut>(
+        &self,
+        kind: Kind,
+        tag: &str,
+        name: &str,
+        ttl: Option<Duration>,
+        load: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if !self.is_available() {
+            self.inner.stats.miss(kind);
+            return load().await;
+        }
+        let key = self.key(&format!("{{{tag}}}:{name}"));
+        let gen_key = self.key(&format!("{{{tag}}}:gen"));
+        // Read the generation *before* loading: see the tagged-entry invariant in `protocol`.
+        let generation = match self.mget2(&gen_key, &key).await {
+            Ok((Some(generation), entry)) => {
+                let generation: u64 = generation.parse().unwrap_or(0);
+                if let Some(entry) =
+                    entry.filter(|e| protocol::leading_number(e, "g") == Some(generation))
+                {
+                    match protocol::data(&entry).map(serde_json::from_str::<T>) {
+                        Some(Ok(value)) => {
+                            self.inner.stats.hit(kind);
+                            tracing::debug!(key, "cache hit");
+                            return Ok(value);
+                        }
+                        _ => tracing::warn!(key, "undecodable cache entry; reloading"),
+                    }
+                }
+                Some(generation)
+            }
+            Ok((None, _)) => match self.generation(tag, false).await {
+                Ok(generation) => Some(generation),
+                Err(err) => {
+                    self.failed(kind, &err);
+                    None
+                }
+            },
+            Err(err) => {
+                self.failed(kind, &err);
+                None
+            }
+        };
+        self.inner.stats.miss(kind);
+        tracing::debug!(key, "cache miss");
+        let value = load().await?;
+        if let Some(generation) = generation {
+            match serde_json::to_string(&value) {
+                Ok(json) => {
+                    let ttl = Self::jitter(ttl.unwrap_or(self.inner.default_ttl));
+                    match self
+                        .set(&key, &protocol::tagged(generation, &json), ttl)
+                        .await
+                    {
+                        Ok(()) => tracing::debug!(key, generation, "cache fill"),
+                        Err(err) => self.failed(kind, &err),
+                    }
+                }
+                Err(err) => tracing::warn!(key, error = %err, "value not cacheable"),
+            }
+        }
+        Ok(value)
+    }
+
+    /// Invalidates every entry under `tag` (one increment). Call after the database commit.
+    /// If the cache cannot be reached the tag is remembered and bumped before the cache is
+    /// trusted again.
+    pub async fn invalidate_tag(&self, tag: &str) {
+        if !self.has_backend() {
+            return;
+        }
+        let result = if self.is_available() {
+            self.generation(tag, true).await
+        } else {
+            Err(CacheError::Unavailable)
+        };
+        match result {
+            Ok(generation) => tracing::debug!(tag, generation, "cache invalidate tag"),
+            Err(err) => {
+                self.inner.stats.error(Kind::List);
+                let mut owed = Dirty::default();
+                owed.tags.insert(tag.to_owned());
+                self.inner.health.record_dirty(owed, &err);
+            }
+        }
+    }
+
+    /// Bumps a tag's generation during repair, without recording it again on failure.
+    pub(crate) async fn bump_tag(&self, tag: &str) -> Result<(), CacheError> {
+        self.generation(tag, true).await.map(|_| ())
+    }
+
+    // ---- administration ----
+
+    /// Deletes the keys matching `pattern` (relative to the prefix) with SCAN + UNLINK.
+    pub async fn clear(&self, pattern: &str) -> Result<u64, ClearError> {
+        let full = glob::confine(&self.inner.prefix, pattern)?;
+        match &self.inner.backend {
+            Backend::Redis(r) => r.clear(&full).await.map_err(ClearError::Cache),
+            Backend::Memory(m) => Ok(m.clear(&full).await),
+            Backend::None => Ok(0),
+        }
+    }
+
+    /// Counters, and what the backend says of itself.
+    pub async fn report(&self) -> CacheReport {
+        let (keys, server) = match &self.inner.backend {
+            Backend::Redis(r) if self.is_available() => {
+                let pattern = format!("{}*", glob::escape(&self.inner.prefix));
+                let (keys, info) = tokio::join!(r.count(&pattern), r.info());
+                (keys.ok(), info.unwrap_or_default())
+            }
+            Backend::Memory(m) => (Some(m.count().await), ServerInfo::default()),
+            _ => (None, ServerInfo::default()),
+        };
+        CacheReport {
+            backend: self.backend_name(),
+            available: self.is_available(),
+            total: self.inner.stats.total(),
+            by_kind: Kind::ALL
+                .iter()
+                .map(|&k| (k, self.inner.stats.of(k)))
+                .collect(),
+            keys,
+            server,
+        }
+    }
+
+    /// Spawns the prober that closes the breaker again: it pings Redis every breaker interval
+    /// while the breaker is open, runs `repair`, and closes the breaker when nothing is left.
+    pub(crate) fn spawn_prober<R, Fut>(&self, repair: R)
+    where
+        R: Fn(Dirty) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), (Dirty, CacheError)>> + Send,
+    {
+        if !matches!(self.inner.backend, Backend::Redis(_)) {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            loop {
+                cache.inner.health.opened().await;
+                tokio::time::sleep(cache.inner.breaker_interval).await;
+                if cache.ping().await.is_err() {
+                    continue;
+                }
+                let owed = cache.inner.health.take_dirty();
+                if !owed.is_empty() {
+                    if let Err((left, err)) = repair(owed).await {
+                        tracing::debug!(error = %err, "cache repair incomplete; will retry");
+                        cache.inner.health.restore(left);
+                        continue;
+                    }
+                }
+                cache.inner.health.close_if_clean();
+            }
+        });
+    }
+}
+
+/// Why `clearCache` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearError {
+    /// The pattern is not acceptable.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// Redis failed part-way.
+    #[error(transparent)]
+    Cache(CacheError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_info() {
+        let info = ServerInfo::parse(
+            "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n# Clients\r\nconnected_clients:3\r\n# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:4\r\n",
+        );
+        assert_eq!(info.used_memory, Some(1_048_576));
+        assert_eq!(info.used_memory_human.as_deref(), Some("1.00M"));
+        assert_eq!(info.connected_clients, Some(3));
+        assert_eq!(info.keyspace_hits, Some(10));
+        assert_eq!(info.keyspace_misses, Some(4));
+    }
+}

@@ -1,0 +1,222 @@
+//! The Redis backend, on a fred connection pool.
+//!
+//! Every command is bounded by `CACHE_TIMEOUT_MS`; fred reconnects in the background with
+//! exponential backoff. The two scripts below keep the protocol's invariants atomically on the
+//! server, so a command that fred retries or delivers late cannot break them.
+use std::time::Duration;
+
+use fred::{
+    prelude::*,
+    types::{
+        InfoKind,
+        config::{ReconnectPolicy, UnresponsiveConfig},
+        scripts::Script,
+    },
+};
+use futures::TryStreamExt;
+
+use super::{CacheError, ServerInfo};
+
+/// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
+/// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
+/// reordered fills and write-throughs harmless.
+const SET_IF_NEWER: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '^{"v":(%d+)'))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#;
+
+/// Reads (ARGV[2] = '0') or increments (ARGV[2] = '1') the generation `KEYS[1]`, refreshing its
+/// TTL (ARGV[1] ms). A missing generation starts at the server's clock in microseconds, never at
+/// 1, so a generation that expired or was evicted cannot come back to a value that old entries
+/// were tagged with. Returned as a string: Lua numbers are doubles.
+const GENERATION: &str = r#"
+if not redis.call('GET', KEYS[1]) then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.sub('000000' .. t[2], -6))
+end
+if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+"#;
+
+/// A fred pool with the scripts it runs.
+pub struct RedisBackend {
+    pool: Pool,
+    set_if_newer: Script,
+    generation: Script,
+}
+
+impl RedisBackend {
+    /// Builds the pool and starts connecting in the background; it does not wait for Redis, so
+    /// the server starts when Redis is down.
+    pub fn connect(url: &str, pool_size: usize, timeout: Duration) -> Result<Self, CacheError> {
+        let mut config = Config::from_url(url)?;
+        // Retry the first connection with the reconnect policy instead of failing start-up.
+        config.fail_fast = false;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_performance_config(|p| p.default_command_timeout = timeout)
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(2);
+                // A paused or silent server: close the connection and reconnect.
+                c.unresponsive = UnresponsiveConfig {
+                    max_timeout: Some(Duration::from_secs(2)),
+                    interval: Duration::from_millis(500),
+                };
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let pool = builder.build_pool(pool_size)?;
+        // The handle finishes only when the pool quits; the connections live in their own tasks.
+        let _connections = pool.connect();
+        Ok(Self {
+            pool,
+            set_if_newer: Script::from_lua(SET_IF_NEWER),
+            generation: Script::from_lua(GENERATION),
+        })
+    }
+
+    fn client(&self) -> &Client {
+        self.pool.next()
+    }
+
+    /// Waits up to `limit` for the first connection (start-up logging only).
+    pub async fn wait_connected(&self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, self.pool.wait_for_connect())
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self.client().get(key).await?)
+    }
+
+    pub async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
+        let keys: Vec<&str> = keys.to_vec();
+        Ok(self.client().mget(keys).await?)
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let ms = ttl.as_millis().max(1) as i64;
+        self.client()
+            .set::<(), _, _>(key, value, Some(Expiration::PX(ms)), None, false)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_if_newer(
+        &self,
+        key: &str,
+        version: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let ms = ttl.as_millis().max(1).to_string();
+        let stored: i64 = self
+            .set_if_newer
+            .evalsha_with_reload(
+                self.client(),
+                vec![key],
+                vec![version.to_string(), value.to_owned(), ms],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+
+    pub async fn generation(
+        &self,
+        key: &str,
+        bump: bool,
+        ttl: Duration,
+    ) -> Result<u64, CacheError> {
+        let ms = ttl.as_millis().max(1).to_string();
+        let flag = if bump { "1" } else { "0" };
+        let gen_value: String = self
+            .generation
+            .evalsha_with_reload(self.client(), vec![key], vec![ms, flag.to_owned()])
+            .await?;
+        gen_value
+            .parse()
+            .map_err(|_| CacheError::Decode(format!("generation {key} is not a number")))
+    }
+
+    pub async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {
+        // One UNLINK per key: in a cluster the keys may live in different slots.
+        for key in keys {
+            self.client().unlink::<(), _>(*key).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every key matching `pattern` with SCAN + UNLINK in batches; returns how many went.
+    pub async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
+        let client = self.client();
+        let mut cleared = 0;
+        let mut batch = Vec::with_capacity(500);
+        let clustered = client.is_clustered();
+        let mut keys: std::pin::Pin<Box<dyn futures::Stream<Item = Result<Key, Error>> + Send>> =
+            if clustered {
+                Box::pin(client.scan_cluster_buffered(pattern, Some(500), None))
+            } else {
+                Box::pin(client.scan_buffered(pattern, Some(500), None))
+            };
+        while let Some(key) = keys.try_next().await? {
+            batch.push(key);
+            if batch.len() == 500 {
+                cleared += self
+                    .unlink_batch(std::mem::take(&mut batch), clustered)
+                    .await?;
+            }
+        }
+        if !batch.is_empty() {
+            cleared += self.unlink_batch(batch, clustered).await?;
+        }
+        Ok(cleared)
+    }
+
+    async fn unlink_batch(&self, keys: Vec<Key>, clustered: bool) -> Result<u64, CacheError> {
+        if clustered {
+            let mut n = 0;
+            for key in keys {
+                n += self.client().unlink::<u64, _>(key).await?;
+            }
+            Ok(n)
+        } else {
+            Ok(self.client().unlink::<u64, _>(keys).await?)
+        }
+    }
+
+    /// Counts the keys matching `pattern` with SCAN (never `KEYS`, never `DBSIZE`).
+    pub async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
+        let client = self.client();
+        let mut n = 0u64;
+        if client.is_clustered() {
+            let mut keys = Box::pin(client.scan_cluster_buffered(pattern, Some(1000), None));
+            while keys.try_next().await?.is_some() {
+                n += 1;
+            }
+        } else {
+            let mut keys = Box::pin(client.scan_buffered(pattern, Some(1000), None));
+            while keys.try_next().await?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        self.client().ping::<()>(None).await?;
+        Ok(())
+    }
+
+    /// The memory, client and keyspace counters of `INFO`.
+    pub async fn info(&self) -> Result<ServerInfo, CacheError> {
+        let text: String = self.client().info(Some(InfoKind::Default)).await?;
+        Ok(ServerInfo::parse(&text))
+    }
+}

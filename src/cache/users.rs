@@ -1,0 +1,363 @@
+//! Users through the cache: cache-aside reads and write-through after commits, following the
+//! protocol in [`super::protocol`].
+//!
+//! Reads: `user:{id}` (also the current-user lookup of every authenticated request), `email:{e}`
+//! pointers, and the `users` tag for pages and `userStats`. Writes: after the database commit,
+//! set-if-newer of the user's entry (a tombstone on delete), the email pointers, and one
+//! increment of the `users` tag. A write that cannot reach the cache records what it owed and
+//! the prober repairs it from the database before the cache is used again.
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Cache, CacheError, Kind,
+    health::Dirty,
+    protocol::{self, ABSENT, TOMBSTONE},
+};
+use crate::{
+    db::{DbError, UserRepo, UserRow},
+    users::User,
+};
+
+/// The tag of every list and aggregate derived from the users table.
+pub const USERS_TAG: &str = "users";
+/// How long "no user with this id" is cached; a create replaces it at once anyway.
+const ABSENT_TTL: Duration = Duration::from_secs(15);
+
+/// `userStats`: computed from the database, cached under the `users` tag.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserCounts {
+    pub total: u64,
+    pub active: u64,
+    pub admins: u64,
+}
+
+/// The repository wrapped by the cache. Resolvers reach users through this (via the service).
+#[derive(Clone)]
+pub struct CachedUsers {
+    repo: UserRepo,
+    cache: Cache,
+}
+
+impl CachedUsers {
+    /// Wraps `repo` with `cache` and starts the prober that repairs the cache after outages.
+    pub fn new(repo: UserRepo, cache: Cache) -> Self {
+        let this = Self { repo, cache };
+        let repairer = this.clone();
+        this.cache.spawn_prober(move |owed| {
+            let repairer = repairer.clone();
+            async move { repairer.repair(owed).await }
+        });
+        this
+    }
+
+    /// The repository underneath (for writes, login and health checks).
+    pub fn repo(&self) -> &UserRepo {
+        &self.repo
+    }
+
+    /// The cache (for stats and clearing).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    fn user_key(&self, id: i64) -> String {
+        self.cache.key(&format!("user:{id}"))
+    }
+
+    fn email_key(&self, email: &str) -> String {
+        self.cache.key(&format!("email:{email}"))
+    }
+
+    /// The user with this id: cache-aside on `user:{id}`.
+    pub async fn get(&self, id: i64) -> Result<Option<User>, DbError> {
+        if !self.cache.is_available() {
+            self.cache.stats().miss(Kind::User);
+            return Ok(self.repo.find_by_id(id).await?.map(User::from));
+        }
+        let key = self.user_key(id);
+        match self.cache.get(&key).await {
+            Ok(Some(entry)) => match decode_user(&entry) {
+                Some(user) => {
+                    self.cache.stats().hit(Kind::User);
+                    tracing::debug!(key, "cache hit");
+                    return Ok(user);
+                }
+                None => tracing::warn!(key, "undecodable cache entry; reloading"),
+            },
+            Ok(None) => {}
+            Err(err) => {
+                self.cache.failed(Kind::User, &err);
+                self.cache.stats().miss(Kind::User);
+                return Ok(self.repo.find_by_id(id).await?.map(User::from));
+            }
+        }
+        self.cache.stats().miss(Kind::User);
+        tracing::debug!(key, "cache miss");
+        let user = self.repo.find_by_id(id).await?.map(User::from);
+        self.fill_user(id, user.as_ref()).await;
+        Ok(user)
+    }
+
+    /// Stores what a read loaded, unless the cache already holds something newer.
+    async fn fill_user(&self, id: i64, user: Option<&User>) {
+        let (version, ttl) = match user {
+            Some(u) => (u.version as u64, Cache::jitter(self.cache.user_ttl())),
+            None => (ABSENT, ABSENT_TTL.min(self.cache.user_ttl())),
+        };
+        let key = self.user_key(id);
+        match self.write_user_entry(&key, version, user, ttl).await {
+            Ok(true) => tracing::debug!(key, version, "cache fill"),
+            Ok(false) => tracing::debug!(key, version, "cache fill dropped: newer entry held"),
+            Err(err) => self.cache.failed(Kind::User, &err),
+        }
+    }
+
+    async fn write_user_entry(
+        &self,
+        key: &str,
+        version: u64,
+        user: Option<&User>,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let json = match user {
+            Some(u) => serde_json::to_string(u).map_err(|e| CacheError::Decode(e.to_string()))?,
+            None => "null".to_owned(),
+        };
+        self.cache
+            .set_if_newer(key, version, &protocol::versioned(version, &json), ttl)
+            .await
+    }
+
+    /// The user with this (normalised) email: the `email:` pointer, checked against the user
+    /// entry it leads to.
+    pub async fn by_email(&self, email: &str) -> Result<Option<User>, DbError> {
+        let key = self.email_key(email);
+        let mut stale_pointer = false;
+        if self.cache.is_available() {
+            match self.cache.get(&key).await {
+                Ok(Some(pointer)) => {
+                    if let Ok(id) = pointer.parse::<i64>() {
+                        match self.get(id).await? {
+                            Some(user) if user.email == email => {
+                                self.cache.stats().hit(Kind::Email);
+                                tracing::debug!(key, "cache hit");
+                                return Ok(Some(user));
+                            }
+                            _ => stale_pointer = true,
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => self.cache.failed(Kind::Email, &err),
+            }
+        }
+        self.cache.stats().miss(Kind::Email);
+        tracing::debug!(key, "cache miss");
+        let user = self.repo.find_by_email(email).await?.map(User::from);
+        if self.cache.is_available() {
+            let result = match &user {
+                Some(u) => {
+                    self.fill_user(u.id, Some(u)).await;
+                    let ttl = Cache::jitter(self.cache.user_ttl());
+                    self.cache.set(&key, &u.id.to_string(), ttl).await
+                }
+                None if stale_pointer => self.cache.del(&[&key]).await,
+                None => Ok(()),
+            };
+            if let Err(err) = result {
+                self.cache.failed(Kind::Email, &err);
+            }
+        }
+        Ok(user)
+    }
+
+    /// A page of users, cached under the `users` tag.
+    pub async fn list(&self, skip: u64, limit: u64) -> Result<Vec<User>, DbError> {
+        self.cache
+            .tagged(
+                Kind::List,
+                USERS_TAG,
+                &format!("list:{skip}:{limit}"),
+                None,
+                || async {
+                    Ok(self
+                        .repo
+                        .list(skip, limit)
+                        .await?
+                        .into_iter()
+                        .map(User::from)
+                        .collect())
+                },
+            )
+            .await
+    }
+
+    /// Counts of users, cached under the `users` tag.
+    pub async fn counts(&self) -> Result<UserCounts, DbError> {
+        self.cache
+            .tagged(Kind::Aggregate, USERS_TAG, "stats", None, || async {
+                let (total, active, admins) = self.repo.counts().await?;
+                Ok(UserCounts {
+                    total,
+                    active,
+                    admins,
+                })
+            })
+            .await
+    }
+
+    // ---- write-through, after the database commit ----
+
+    /// After an insert: the new entry, its email pointer, and every list invalidated.
+    pub async fn created(&self, row: &UserRow) {
+        let user = User::from(row.clone());
+        self.write_through(&user, None).await;
+    }
+
+    /// After an update: the new entry (set-if-newer), the old email's pointer removed, the new
+    /// one written, and every list invalidated.
+    pub async fn updated(&self, old_email: &str, row: &UserRow) {
+        let user = User::from(row.clone());
+        let old = (old_email != user.email).then_some(old_email);
+        self.write_through(&user, old).await;
+    }
+
+    async fn write_through(&self, user: &User, old_email: Option<&str>) {
+        let key = self.user_key(user.id);
+        let email_key = self.email_key(&user.email);
+        let old_key = old_email.map(|e| self.email_key(e));
+        let result = if self.cache.is_available() {
+            let ttl = Cache::jitter(self.cache.user_ttl());
+            let entry = self.write_user_entry(&key, user.version as u64, Some(user), ttl);
+            let id = user.id.to_string();
+            let pointer = self.cache.set(&email_key, &id, ttl);
+            let unlink = async {
+                match &old_key {
+                    Some(k) => self.cache.del(&[k]).await,
+                    None => Ok(()),
+                }
+            };
+            let (entry, pointer, unlink) = tokio::join!(entry, pointer, unlink);
+            entry.and(pointer).and(unlink)
+        } else {
+            Err(CacheError::Unavailable)
+        };
+        self.settle_write(
+            user.id,
+            [Some(user.email.as_str()), old_email],
+            &key,
+            result,
+        )
+        .await;
+    }
+
+    /// After a delete: a tombstone (so no late fill can bring the user back), the pointer
+    /// removed, and every list invalidated.
+    pub async fn deleted(&self, row: &UserRow) {
+        let key = self.user_key(row.id);
+        let result = if self.cache.is_available() {
+            let tombstone = self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl());
+            let email_key = self.email_key(&row.email);
+            let doomed = [email_key.as_str()];
+            let unlink = self.cache.del(&doomed);
+            let (tombstone, unlink) = tokio::join!(tombstone, unlink);
+            tombstone.and(unlink)
+        } else {
+            Err(CacheError::Unavailable)
+        };
+        self.settle_write(row.id, [Some(row.email.as_str()), None], &key, result)
+            .await;
+    }
+
+    async fn settle_write<T>(
+        &self,
+        id: i64,
+        emails: [Option<&str>; 2],
+        key: &str,
+        result: Result<T, CacheError>,
+    ) {
+        match result {
+            Ok(_) => tracing::debug!(key, "cache write-through"),
+            Err(err) => {
+                if self.cache.has_backend() {
+                    tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
+                    self.cache.stats().error(Kind::User);
+                    let mut owed = Dirty::default();
+                    owed.users.insert(id);
+                    owed.emails
+                        .extend(emails.into_iter().flatten().map(str::to_owned));
+                    self.cache.health().record_dirty(owed, &err);
+                }
+            }
+        }
+        self.cache.invalidate_tag(USERS_TAG).await;
+    }
+
+    /// Repairs what writes during an outage could not update: each user's entry rewritten from
+    /// the database (set-if-newer, or a tombstone when the row is gone), pointers removed, tags
+    /// bumped. On failure, returns what is left.
+    async fn repair(&self, owed: Dirty) -> Result<(), (Dirty, CacheError)> {
+        let fail = |owed: Dirty, err: CacheError| Err((owed, err));
+        if owed.overflow {
+            for pattern in ["user:*", "email:*"] {
+                if let Err(err) = self.cache.clear(pattern).await {
+                    let err = match err {
+                        super::ClearError::Cache(e) => e,
+                        super::ClearError::Pattern(_) => CacheError::Unavailable,
+                    };
+                    return fail(owed, err);
+                }
+            }
+        }
+        for &id in &owed.users {
+            let row = match self.repo.find_by_id(id).await {
+                Ok(row) => row.map(User::from),
+                Err(err) => return fail(owed, CacheError::Repair(err.to_string())),
+            };
+            let key = self.user_key(id);
+            let written = match &row {
+                Some(user) => {
+                    let ttl = Cache::jitter(self.cache.user_ttl());
+                    self.write_user_entry(&key, user.version as u64, Some(user), ttl)
+                        .await
+                }
+                None => {
+                    self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl())
+                        .await
+                }
+            };
+            if let Err(err) = written {
+                return fail(owed, err);
+            }
+        }
+        for email in &owed.emails {
+            if let Err(err) = self.cache.del(&[&self.email_key(email)]).await {
+                return fail(owed, err);
+            }
+        }
+        for tag in &owed.tags {
+            if let Err(err) = self.cache.bump_tag(tag).await {
+                return fail(owed, err);
+            }
+        }
+        tracing::info!(
+            users = owed.users.len(),
+            emails = owed.emails.len(),
+            overflow = owed.overflow,
+            "cache repaired after outage"
+        );
+        Ok(())
+    }
+}
+
+/// `Some(user)` or `Some(None)` (absent or deleted) for a well-formed entry.
+fn decode_user(entry: &str) -> Option<Option<User>> {
+    protocol::leading_number(entry, "v")?;
+    let data = protocol::data(entry)?;
+    if data == "null" {
+        return Some(None);
+    }
+    serde_json::from_str(data).ok().map(Some)
+}

@@ -1,0 +1,340 @@
+//! Typed settings, read once at start-up from the environment (and `.env`, loaded by `main`).
+//!
+//! Every variable of the contract is here with its default. A value that does not parse stops
+//! start-up with an error naming the variable; secrets are wrapped in [`Secret`] so that neither
+//! `Debug` nor a log line can print them.
+use std::{fmt, net::SocketAddr, time::Duration};
+
+/// A value that must never be logged: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Which cache sits in front of the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheBackendKind {
+    /// Redis (or Valkey) through fred: shared by every instance.
+    Redis,
+    /// An in-process cache: for a single instance only.
+    Memory,
+    /// No cache: every read goes to the database.
+    None,
+}
+
+impl CacheBackendKind {
+    /// The name used in `CACHE_BACKEND` and reported by `cacheStats.backend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Memory => "memory",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Everything the server can be configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `LISTEN_ADDR`: where the HTTP server listens.
+    pub listen_addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    pub database_url: Secret,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size (SQLite files get at most this many).
+    pub database_max_connections: u32,
+    /// `REDIS_URL`: `redis://`, `rediss://`, `redis-cluster://` or `redis-sentinel://`.
+    pub redis_url: Secret,
+    /// `CACHE_BACKEND`: redis, memory or none.
+    pub cache_backend: CacheBackendKind,
+    /// `CACHE_PREFIX`: every key this server writes starts with it.
+    pub cache_prefix: String,
+    /// `CACHE_DEFAULT_TTL`: lists and aggregates.
+    pub cache_default_ttl: Duration,
+    /// `CACHE_USER_TTL`: user entries.
+    pub cache_user_ttl: Duration,
+    /// `CACHE_TIMEOUT_MS`: how long one Redis command may take before the database answers instead.
+    pub cache_timeout: Duration,
+    /// `CACHE_POOL_SIZE`: Redis connections per instance.
+    pub cache_pool_size: usize,
+    /// `CACHE_BREAKER_MS`: after a Redis failure, how long to skip Redis before probing it.
+    pub cache_breaker_interval: Duration,
+    /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
+    pub cache_memory_capacity: u64,
+    /// `JWT_SECRET`: HS256 key; `None` means one is generated per start.
+    pub jwt_secret: Option<Secret>,
+    /// `JWT_TTL`: token lifetime.
+    pub jwt_ttl: Duration,
+    /// `ADMIN_EMAIL`: the admin created when none exists.
+    pub admin_email: String,
+    /// `ADMIN_PASSWORD`: its password; `None` means a random one is generated and logged once.
+    pub admin_password: Option<Secret>,
+    /// `MAX_QUERY_DEPTH`: deeper documents are refused before execution.
+    pub max_query_depth: usize,
+    /// `MAX_QUERY_COMPLEXITY`: documents costing more are refused before execution.
+    pub max_query_complexity: usize,
+    /// `MAX_BODY_BYTES`: larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API; empty = same-origin only.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A variable whose value cannot be used; start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it (never the value of a secret).
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let num = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| invalid(var, format!("`{v}` is not a non-negative whole number"))),
+            }
+        };
+        let positive = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+            let n = num(var, default)?;
+            if n == 0 {
+                return Err(invalid(var, "must be greater than 0"));
+            }
+            Ok(n)
+        };
+
+        let listen_addr = get("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let listen_addr = listen_addr.parse().map_err(|_| {
+            invalid(
+                "LISTEN_ADDR",
+                format!("`{listen_addr}` is not an address like 127.0.0.1:8000"),
+            )
+        })?;
+
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/app.db?mode=rwc".into());
+        check_database_url(&database_url)?;
+
+        let redis_url = get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        check_redis_url(&redis_url)?;
+
+        let cache_backend = match get("CACHE_BACKEND").as_deref() {
+            None | Some("redis") => CacheBackendKind::Redis,
+            Some("memory") => CacheBackendKind::Memory,
+            Some("none") => CacheBackendKind::None,
+            Some(other) => {
+                return Err(invalid(
+                    "CACHE_BACKEND",
+                    format!("`{other}` is not one of redis, memory, none"),
+                ));
+            }
+        };
+
+        let cache_prefix = lookup("CACHE_PREFIX").unwrap_or_else(|| "cachegraph:".into());
+        if cache_prefix.is_empty()
+            || cache_prefix.len() > 64
+            || cache_prefix.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "CACHE_PREFIX",
+                "must be 1 to 64 printable characters",
+            ));
+        }
+
+        let admin_email = get("ADMIN_EMAIL")
+            .unwrap_or_else(|| "admin@example.com".into())
+            .to_lowercase();
+        if !crate::users::is_valid_email(&admin_email) {
+            return Err(invalid(
+                "ADMIN_EMAIL",
+                format!("`{admin_email}` is not an email address"),
+            ));
+        }
+        let admin_password = get("ADMIN_PASSWORD").map(Secret::new);
+        if admin_password
+            .as_ref()
+            .is_some_and(|p| p.expose().chars().count() < 8)
+        {
+            return Err(invalid("ADMIN_PASSWORD", "must be at least 8 characters"));
+        }
+
+        let jwt_secret = get("JWT_SECRET").map(Secret::new);
+        if jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
+            return Err(invalid("JWT_SECRET", "must be at least 16 bytes"));
+        }
+
+        let cors_allowed_origins = match get("CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    let ok = url::Url::parse(o).is_ok_and(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.host().is_some()
+                    });
+                    if ok {
+                        Ok(o.trim_end_matches('/').to_owned())
+                    } else {
+                        Err(invalid(
+                            "CORS_ALLOWED_ORIGINS",
+                            format!("`{o}` is not an origin like https://app.example.com"),
+                        ))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        Ok(Self {
+            listen_addr,
+            database_url: Secret::new(database_url),
+            database_max_connections: positive("DATABASE_MAX_CONNECTIONS", 10)? as u32,
+            redis_url: Secret::new(redis_url),
+            cache_backend,
+            cache_prefix,
+            cache_default_ttl: Duration::from_secs(positive("CACHE_DEFAULT_TTL", 300)?),
+            cache_user_ttl: Duration::from_secs(positive("CACHE_USER_TTL", 600)?),
+            cache_timeout: Duration::from_millis(positive("CACHE_TIMEOUT_MS", 200)?),
+            cache_pool_size: positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
+            cache_breaker_interval: Duration::from_millis(positive("CACHE_BREAKER_MS", 1000)?),
+            cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,
+            jwt_secret,
+            jwt_ttl: Duration::from_secs(positive("JWT_TTL", 3600)?),
+            admin_email,
+            admin_password,
+            max_query_depth: positive("MAX_QUERY_DEPTH", 32)? as usize,
+            max_query_complexity: positive("MAX_QUERY_COMPLEXITY", 20_000)? as usize,
+            max_body_bytes: positive("MAX_BODY_BYTES", 1_048_576)? as usize,
+            cors_allowed_origins,
+        })
+    }
+}
+
+fn check_database_url(raw: &str) -> Result<(), ConfigError> {
+    let scheme = raw.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(()),
+        "postgres" | "postgresql" => url::Url::parse(raw)
+            .map(|_| ())
+            .map_err(|e| invalid("DATABASE_URL", format!("not a valid URL ({e})"))),
+        _ => Err(invalid(
+            "DATABASE_URL",
+            "must start with sqlite: or postgres://",
+        )),
+    }
+}
+
+fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
+    // fred's own parser decides; its messages never echo the password.
+    fred::types::config::Config::from_url(raw)
+        .map(|_| ())
+        .map_err(|e| {
+            invalid(
+                "REDIS_URL",
+                format!("not a Redis URL fred accepts ({})", e.details()),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.database_url.expose(), "sqlite://data/app.db?mode=rwc");
+        assert_eq!(c.redis_url.expose(), "redis://127.0.0.1:6379");
+        assert_eq!(c.cache_backend, CacheBackendKind::Redis);
+        assert_eq!(c.cache_prefix, "cachegraph:");
+        assert_eq!(c.cache_default_ttl, Duration::from_secs(300));
+        assert_eq!(c.cache_user_ttl, Duration::from_secs(600));
+        assert_eq!(c.cache_timeout, Duration::from_millis(200));
+        assert_eq!(c.jwt_ttl, Duration::from_secs(3600));
+        assert_eq!(c.admin_email, "admin@example.com");
+        assert!(c.admin_password.is_none() && c.jwt_secret.is_none());
+        assert_eq!(c.max_query_depth, 32);
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert!(c.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("CACHE_USER_TTL", "ten"),
+            ("JWT_TTL", "-1"),
+            ("LISTEN_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://[bad"),
+            ("REDIS_URL", "http://x"),
+            ("CACHE_BACKEND", "memcached"),
+            ("CORS_ALLOWED_ORIGINS", "not a url"),
+            ("CACHE_TIMEOUT_MS", "0"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let c = config(&[
+            ("JWT_SECRET", "a-very-secret-signing-key"),
+            ("ADMIN_PASSWORD", "hunter2hunter2"),
+            ("DATABASE_URL", "postgres://u:dbpass@localhost/x"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in ["a-very-secret-signing-key", "hunter2hunter2", "dbpass"] {
+            assert!(!debug.contains(secret), "{secret} leaked");
+        }
+    }
+}

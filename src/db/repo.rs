@@ -1,0 +1,189 @@
+//! `UserRepo`: every query the service runs against `users`, for SQLite and PostgreSQL alike.
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::{
+    DbError,
+    entity::{ActiveModel, Column, Entity, Model},
+};
+
+/// The fields of a user to insert; `email` already normalised, `password_hash` already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub full_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub is_active: bool,
+}
+
+/// The fields to change; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_active: Option<bool>,
+    pub role: Option<String>,
+}
+
+/// The repository: a cheap clone of the connection pool and a counter of reads.
+#[derive(Clone)]
+pub struct UserRepo {
+    db: DatabaseConnection,
+    loads: Arc<AtomicU64>,
+}
+
+fn map_write_err(err: DbErr) -> DbError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => DbError::EmailTaken,
+        _ => DbError::Db(err),
+    }
+}
+
+impl UserRepo {
+    /// Wraps a connection pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            loads: Arc::default(),
+        }
+    }
+
+    /// The connection pool, for health checks.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// How many read queries this repository has run (tests count cache misses with it).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
+    }
+
+    fn count_load(&self) {
+        self.loads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The user with this id.
+    pub async fn find_by_id(&self, id: i64) -> Result<Option<Model>, DbError> {
+        self.count_load();
+        Ok(Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// The user with this (already lower-cased) email.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<Model>, DbError> {
+        self.count_load();
+        Ok(Entity::find()
+            .filter(Column::Email.eq(email))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// A page of users ordered by id.
+    pub async fn list(&self, skip: u64, limit: u64) -> Result<Vec<Model>, DbError> {
+        self.count_load();
+        Ok(Entity::find()
+            .order_by_asc(Column::Id)
+            .offset(skip)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Counts of all users, active users and admins.
+    pub async fn counts(&self) -> Result<(u64, u64, u64), DbError> {
+        self.count_load();
+        let total = Entity::find().count(&self.db).await?;
+        let active = Entity::find()
+            .filter(Column::IsActive.eq(true))
+            .count(&self.db)
+            .await?;
+        let admins = Entity::find()
+            .filter(Column::Role.eq("admin"))
+            .count(&self.db)
+            .await?;
+        Ok((total, active, admins))
+    }
+
+    /// Whether any admin exists (for the start-up bootstrap).
+    pub async fn any_admin(&self) -> Result<bool, DbError> {
+        let n = Entity::find()
+            .filter(Column::Role.eq("admin"))
+            .limit(1)
+            .count(&self.db)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Inserts a user at version 1.
+    pub async fn insert(&self, user: NewUser) -> Result<Model, DbError> {
+        let now = Utc::now();
+        ActiveModel {
+            email: Set(user.email),
+            full_name: Set(user.full_name),
+            password_hash: Set(user.password_hash),
+            is_active: Set(user.is_active),
+            role: Set(user.role),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(map_write_err)
+    }
+
+    /// Applies `changes` and increments `version` in one statement, so concurrent updates of one
+    /// user get distinct, ordered versions. Returns the email before the change and the new row,
+    /// or `None` when there is no such user.
+    pub async fn update(
+        &self,
+        id: i64,
+        changes: UserChanges,
+    ) -> Result<Option<(String, Model)>, DbError> {
+        let Some(before) = Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let mut update = Entity::update_many()
+            .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+            .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(Column::Id.eq(id));
+        if let Some(email) = changes.email {
+            update = update.col_expr(Column::Email, Expr::value(email));
+        }
+        if let Some(name) = changes.full_name {
+            update = update.col_expr(Column::FullName, Expr::value(name));
+        }
+        if let Some(hash) = changes.password_hash {
+            update = update.col_expr(Column::PasswordHash, Expr::value(hash));
+        }
+        if let Some(active) = changes.is_active {
+            update = update.col_expr(Column::IsActive, Expr::value(active));
+        }
+        if let Some(role) = changes.role {
+            update = update.col_expr(Column::Role, Expr::value(role));
+        }
+        let rows = update
+            .exec_with_returning(&self.db)
+            .await
+            .map_err(map_write_err)?;
+        Ok(rows.into_iter().next().map(|row| (before.email, row)))
+    }
+
+    /// Deletes a user, returning the deleted row (`None` when there was none).
+    pub async fn delete(&self, id: i64) -> Result<Option<Model>, DbError> {
+        Ok(Entity::delete_by_id(id)
+            .exec_with_returning(&self.db)
+            .await?)
+    }
+}

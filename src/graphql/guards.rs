@@ -1,0 +1,50 @@
+//! Who may call what: the caller is resolved once per request (see [`crate::auth::RequestAuth`])
+//! and checked here.
+use async_graphql::{Context, Guard, Result};
+
+use crate::{
+    AppState,
+    auth::RequestAuth,
+    error::{AppError, AppResult},
+    users::Viewer,
+};
+
+/// The request's authenticated caller, or `UNAUTHENTICATED`.
+pub async fn viewer<'c>(ctx: &'c Context<'_>) -> AppResult<&'c Viewer> {
+    let state = ctx
+        .data::<AppState>()
+        .map_err(|_| AppError::internal(std::io::Error::other("AppState missing from schema")))?;
+    match ctx.data_opt::<RequestAuth>() {
+        Some(auth) => auth.viewer(&state.jwt, &state.users).await,
+        None => Err(AppError::Unauthenticated("authentication required".into())),
+    }
+}
+
+/// Any authenticated, active user.
+pub struct Authenticated;
+
+impl Guard for Authenticated {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        viewer(ctx).await?;
+        Ok(())
+    }
+}
+
+/// Admins only: `FORBIDDEN` for other authenticated users.
+pub struct AdminOnly;
+
+impl Guard for AdminOnly {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        if viewer(ctx).await?.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("admin role required".into()).into())
+        }
+    }
+}
+
+/// The state every resolver reads.
+pub fn state<'c>(ctx: &'c Context<'_>) -> AppResult<&'c AppState> {
+    ctx.data::<AppState>()
+        .map_err(|_| AppError::internal(std::io::Error::other("AppState missing from schema")))
+}

@@ -1,0 +1,141 @@
+//! The GraphQL endpoint. The body is read and parsed here (not by an extractor) so that every
+//! refusal is a JSON error with a status: 413 over `MAX_BODY_BYTES`, 400 for a body that is not
+//! a GraphQL JSON request, 405 for a mutation over GET.
+use async_graphql::{
+    Request, Response, ServerError, http::GraphiQLSource, parser::types::OperationType,
+};
+use async_graphql_axum::GraphQLResponse;
+use axum::{
+    Json,
+    body::Body,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse},
+};
+use serde_json::json;
+
+use super::HttpState;
+use crate::auth::RequestAuth;
+
+/// A refusal before GraphQL runs, in the GraphQL error shape.
+fn refuse(status: StatusCode, code: &str, message: String) -> axum::response::Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+/// `POST /graphql` with a JSON body.
+pub async fn post(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> axum::response::Response {
+    let limit = state.app.config.max_body_bytes;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("request body is larger than {limit} bytes"),
+            );
+        }
+    };
+    let request: Request = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("body is not a GraphQL JSON request: {err}"),
+            );
+        }
+    };
+    execute(&state, &headers, request).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser, else a query from the query string.
+pub async fn get_or_graphiql(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let query = query.unwrap_or_default();
+    if query.is_empty() || (wants_html && !query.contains("query=")) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    let mut request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("bad query string: {err}"),
+            );
+        }
+    };
+    let operation_name = request.operation_name.clone();
+    if let Ok(doc) = request.parsed_query() {
+        let is_mutation = doc.operations.iter().any(|(name, op)| {
+            op.node.ty == OperationType::Mutation
+                && (operation_name.is_none()
+                    || name.map(|n| n.as_str()) == operation_name.as_deref())
+        });
+        if is_mutation {
+            return refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations must be sent with POST".into(),
+            );
+        }
+    }
+    execute(&state, &headers, request).await
+}
+
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    request: Request,
+) -> axum::response::Response {
+    let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+    let response = state.schema.execute(request.data(auth)).await;
+    GraphQLResponse::from(with_codes(response)).into_response()
+}
+
+/// Gives every error an `extensions.code`: async-graphql's own parse and validation errors
+/// have none (ours always do).
+fn with_codes(mut response: Response) -> Response {
+    let before_execution = response.data == async_graphql::Value::Null;
+    for err in &mut response.errors {
+        if err
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some())
+        {
+            continue;
+        }
+        let code = code_for(err, before_execution);
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+    response
+}
+
+fn code_for(err: &ServerError, before_execution: bool) -> &'static str {
+    let m = err.message.as_str();
+    if m.starts_with("Invalid value for argument")
+        || m.starts_with("Invalid value for variable")
+        || m.contains("of required type")
+        || m.starts_with("Failed to parse")
+    {
+        "BAD_USER_INPUT"
+    } else if before_execution && err.path.is_empty() {
+        "GRAPHQL_VALIDATION_FAILED"
+    } else {
+        "INTERNAL_SERVER_ERROR"
+    }
+}

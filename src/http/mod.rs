@@ -1,0 +1,64 @@
+//! HTTP: the router, the GraphQL endpoint (POST, GET and GraphiQL), `/health`, CORS, body
+//! limits and request logs.
+mod graphql;
+mod health;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, header},
+    routing::get,
+};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    trace::TraceLayer,
+};
+
+use crate::{AppState, graphql::AppSchema};
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+/// The application's routes, with CORS and request logs.
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let cors = cors(&app.config.cors_allowed_origins);
+    let router = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::get_or_graphiql).post(graphql::post),
+        )
+        .route("/health", get(health::health))
+        .with_state(HttpState { app, schema })
+        .layer(TraceLayer::new_for_http());
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins; `None` (same-origin only) when there are none.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("apollo-require-preflight"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}

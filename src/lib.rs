@@ -1,0 +1,167 @@
+//! cachegraph: a GraphQL users API whose reads are cached in Redis without ever serving stale
+//! data, and which keeps answering from the database when Redis does not.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment.
+//! - [`error`]: the service error type and its mapping to GraphQL error codes.
+//! - [`auth`]: JWTs, password hashes, the caller of a request.
+//! - [`db`]: connection, migrations, the `users` entity and repository.
+//! - [`cache`]: the cache layer, its backends and its consistency protocol.
+//! - [`users`]: the user service, the one boundary resolvers reach users through.
+//! - [`graphql`]: schema, query and mutation roots, types, guards.
+//! - [`http`]: router, GraphQL endpoint, health.
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use rand::{Rng, distr::Alphanumeric};
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::Jwt,
+    cache::{Cache, CacheError, CachedUsers},
+    config::Config,
+    error::AppError,
+    users::UserService,
+};
+
+/// What every request can reach: cheap handles, cloned per request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub users: UserService,
+    pub jwt: Arc<Jwt>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cache: {0}")]
+    Cache(#[from] CacheError),
+    #[error("creating the admin user: {0}")]
+    Bootstrap(AppError),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
+fn random_secret(len: usize) -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// Connects and migrates the database, connects the cache, creates the first admin if needed,
+/// and builds the router. Tests call this with their own configuration.
+pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let cache = Cache::connect(&config).await?;
+    let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
+
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.expose().to_owned(),
+        None => {
+            tracing::warn!(
+                "JWT_SECRET is not set: using a random key; tokens die with this process"
+            );
+            random_secret(48)
+        }
+    };
+    let jwt = Arc::new(Jwt::new(&secret, config.jwt_ttl));
+
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (random_secret(24), true),
+    };
+    let created = users
+        .bootstrap_admin(&config.admin_email, &password)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    if created && generated {
+        // Logged once, at the one moment it can be known; set ADMIN_PASSWORD to avoid this.
+        tracing::warn!(email = %config.admin_email, password = %password, "created the admin user with a generated password");
+    } else if created {
+        tracing::info!(email = %config.admin_email, "created the admin user");
+    }
+
+    let state = AppState {
+        config: Arc::new(config),
+        users,
+        jwt,
+    };
+    let schema = graphql::build_schema(state.clone());
+    Ok((http::router(state.clone(), schema), state))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests
+/// for at most ten seconds.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let server = tokio::spawn(server.into_future());
+    let _ = rx.await;
+    tracing::info!("shutting down: draining requests");
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(joined) => joined.map_err(std::io::Error::other)?,
+        Err(_) => {
+            tracing::warn!("requests still running after 10 s; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Builds the app and serves it on `LISTEN_ADDR` until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let addr = config.listen_addr;
+    let (router, _state) = build_app(config).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    tracing::info!(%addr, "cachegraph listening; GraphiQL at http://{addr}/graphql");
+    serve(listener, router, shutdown_signal())
+        .await
+        .map_err(StartError::Serve)
+}

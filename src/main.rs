@@ -1,0 +1,63 @@
+//! `cachegraph [serve | migrate | export-schema [PATH]]`: parse config, init tracing, run.
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    if command.first().map(String::as_str) == Some("export-schema") {
+        let sdl = cachegraph::graphql::sdl();
+        return match command.get(1) {
+            Some(path) => match std::fs::write(path, sdl) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cannot write {path}: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            None => {
+                print!("{sdl}");
+                ExitCode::SUCCESS
+            }
+        };
+    }
+
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,fred=warn")),
+        )
+        .init();
+    let config = match cachegraph::config::Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let result = match command.first().map(String::as_str) {
+        None | Some("serve") => cachegraph::run(config).await,
+        Some("migrate") => migrate(&config).await,
+        Some(other) => {
+            eprintln!("unknown command `{other}`; use serve, migrate or export-schema [PATH]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &cachegraph::config::Config) -> Result<(), cachegraph::StartError> {
+    let db = cachegraph::db::connect(config).await?;
+    cachegraph::db::migrate(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The user service: the one boundary resolvers reach users through.
+//!
+//! It validates input, enforces who may change what, hashes passwords, and calls the cached
+//! repository ([`crate::cache::CachedUsers`]). It knows nothing of GraphQL or HTTP.
+mod validate;
+
+pub use validate::is_valid_email;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::password,
+    cache::{CachedUsers, UserCounts},
+    db::{NewUser, UserChanges, UserRow},
+    error::{AppError, AppResult},
+};
+
+/// A user as the API and the cache see it: never the password hash.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub full_name: String,
+    pub is_active: bool,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The row version, incremented by every update.
+    pub version: i64,
+}
+
+/// What a user may do.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads users; changes only its own email, name and password.
+    User,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// The value stored in the `role` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    fn from_column(value: &str) -> Self {
+        if value == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            full_name: row.full_name,
+            is_active: row.is_active,
+            role: Role::from_column(&row.role),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+/// The authenticated caller of a request, as the database says now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: i64,
+    pub role: Role,
+}
+
+impl Viewer {
+    /// Whether the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Input of `createUser`, unvalidated.
+#[derive(Clone, Debug)]
+pub struct CreateUser {
+    pub email: String,
+    pub full_name: String,
+    pub password: String,
+    pub role: Role,
+    pub is_active: bool,
+}
+
+/// Input of `updateUser`, unvalidated; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub password: Option<String>,
+    pub is_active: Option<bool>,
+    pub role: Option<Role>,
+}
+
+/// The service. Cheap to clone.
+#[derive(Clone)]
+pub struct UserService {
+    store: CachedUsers,
+}
+
+impl UserService {
+    /// Wraps the cached repository.
+    pub fn new(store: CachedUsers) -> Self {
+        Self { store }
+    }
+
+    /// The cached repository, for cache administration and health.
+    pub fn store(&self) -> &CachedUsers {
+        &self.store
+    }
+
+    /// `user(id)`.
+    pub async fn get(&self, id: &str) -> AppResult<Option<User>> {
+        let id = validate::id(id)?;
+        Ok(self.store.get(id).await?)
+    }
+
+    /// `userByEmail(email)`: matched case-insensitively.
+    pub async fn by_email(&self, email: &str) -> AppResult<Option<User>> {
+        let email = validate::email(email)?;
+        Ok(self.store.by_email(&email).await?)
+    }
+
+    /// `users(skip, limit)`.
+    pub async fn list(&self, skip: i32, limit: i32) -> AppResult<Vec<User>> {
+        let (skip, limit) = validate::page(skip, limit)?;
+        Ok(self.store.list(skip, limit).await?)
+    }
+
+    /// `userStats`.
+    pub async fn counts(&self) -> AppResult<UserCounts> {
+        Ok(self.store.counts().await?)
+    }
+
+    /// The caller behind a verified token: the user must still exist and be active.
+    pub async fn viewer(&self, id: i64) -> AppResult<Viewer> {
+        match self.store.get(id).await? {
+            Some(user) if user.is_active => Ok(Viewer {
+                id: user.id,
+                role: user.role,
+            }),
+            _ => Err(AppError::Unauthenticated("token revoked".into())),
+        }
+    }
+
+    /// Checks a login. A wrong email, a wrong password and an inactive user give the same error
+    /// after the same work (a hash is verified in every case).
+    pub async fn authenticate(&self, email: &str, password: &str) -> AppResult<User> {
+        let wrong = || AppError::Unauthenticated("invalid email or password".into());
+        let email = email.trim().to_lowercase();
+        let row = if is_valid_email(&email) {
+            self.store.repo().find_by_email(&email).await?
+        } else {
+            None
+        };
+        let hash = row.as_ref().map(|r| r.password_hash.clone());
+        let ok = password::verify(password.to_owned(), hash).await?;
+        match row {
+            Some(row) if ok && row.is_active => Ok(User::from(row)),
+            _ => Err(wrong()),
+        }
+    }
+
+    /// `createUser`.
+    pub async fn create(&self, input: CreateUser) -> AppResult<User> {
+        let email = validate::email(&input.email)?;
+        let full_name = validate::full_name(&input.full_name)?;
+        validate::password(&input.password)?;
+        let password_hash = password::hash(input.password).await?;
+        let row = self
+            .store
+            .repo()
+            .insert(NewUser {
+                email,
+                full_name,
+                password_hash,
+                role: input.role.as_str().to_owned(),
+                is_active: input.is_active,
+            })
+            .await?;
+        self.store.created(&row).await;
+        tracing::info!(user_id = row.id, "user created");
+        Ok(User::from(row))
+    }
+
+    /// `updateUser`: admins change anything; a user changes only its own email, name and
+    /// password.
+    pub async fn update(&self, viewer: &Viewer, id: &str, input: UpdateUser) -> AppResult<User> {
+        let id = validate::id(id)?;
+        if !viewer.is_admin() {
+            if viewer.id != id {
+                return Err(AppError::Forbidden("you may only update yourself".into()));
+            }
+            if input.is_active.is_some() || input.role.is_some() {
+                return Err(AppError::Forbidden(
+                    "only an admin may change isActive or role".into(),
+                ));
+            }
+        }
+        let mut changes = UserChanges {
+            email: input.email.as_deref().map(validate::email).transpose()?,
+            full_name: input
+                .full_name
+                .as_deref()
+                .map(validate::full_name)
+                .transpose()?,
+            password_hash: None,
+            is_active: input.is_active,
+            role: input.role.map(|r| r.as_str().to_owned()),
+        };
+        if let Some(pw) = input.password {
+            validate::password(&pw)?;
+            changes.password_hash = Some(password::hash(pw).await?);
+        }
+        let Some((old_email, row)) = self.store.repo().update(id, changes).await? else {
+            return Err(AppError::NotFound(format!("no user with id {id}").into()));
+        };
+        self.store.updated(&old_email, &row).await;
+        tracing::info!(user_id = id, by = viewer.id, "user updated");
+        Ok(User::from(row))
+    }
+
+    /// `deleteUser`: `false` when there was no such user.
+    pub async fn delete(&self, viewer: &Viewer, id: &str) -> AppResult<bool> {
+        let id = validate::id(id)?;
+        match self.store.repo().delete(id).await? {
+            Some(row) => {
+                self.store.deleted(&row).await;
+                tracing::info!(user_id = id, by = viewer.id, "user deleted");
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// At start: when no admin exists, create `email` with `password`.
+    pub async fn bootstrap_admin(&self, email: &str, password: &str) -> AppResult<bool> {
+        if self.store.repo().any_admin().await? {
+            return Ok(false);
+        }
+        let created = self
+            .create(CreateUser {
+                email: email.to_owned(),
+                full_name: "Administrator".to_owned(),
+                password: password.to_owned(),
+                role: Role::Admin,
+                is_active: true,
+            })
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            // Another instance won the race, or the email belongs to a non-admin.
+            Err(AppError::Conflict(_)) => {
+                if !self.store.repo().any_admin().await? {
+                    tracing::error!(
+                        email,
+                        "ADMIN_EMAIL belongs to a user who is not an admin; no admin was created"
+                    );
+                }
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
