@@ -167,7 +167,7 @@ impl Config {
             }
         };
 
-        let cache_prefix = lookup("CACHE_PREFIX").unwrap_or_else(|| "cachegraph:".into());
+        let cache_prefix = get("CACHE_PREFIX").unwrap_or_else(|| "cachegraph:".into());
         if cache_prefix.is_empty()
             || cache_prefix.len() > 64
             || cache_prefix.chars().any(char::is_control)
@@ -262,7 +262,14 @@ fn check_database_url(raw: &str) -> Result<(), ConfigError> {
 }
 
 fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
-    // fred's own parser decides; its messages never echo the password.
+    let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or_default();
+    if !(scheme.starts_with("redis") || scheme.starts_with("valkey")) {
+        return Err(invalid(
+            "REDIS_URL",
+            "must start with redis://, rediss://, redis-cluster://, redis-sentinel:// or redis+unix://",
+        ));
+    }
+    // fred's own parser decides the rest; its messages never echo the password.
     fred::types::config::Config::from_url(raw)
         .map(|_| ())
         .map_err(|e| {
@@ -318,7 +325,7 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "not a url"),
             ("CACHE_TIMEOUT_MS", "0"),
         ] {
-            let err = config(&[(var, value)]).unwrap_err();
+            let err = config(&[(var, value)]).expect_err(value);
             assert_eq!(err.var, var, "{value}");
             assert!(err.to_string().contains(var));
         }

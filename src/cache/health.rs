@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 const MAX_DIRTY_USERS: usize = 10_000;
 
 /// The keys that writes during an outage could not update.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Dirty {
     /// Users whose entries must be rewritten from the database.
     pub users: HashSet<i64>,

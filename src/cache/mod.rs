@@ -434,8 +434,8 @@ impl Cache {
     /// while the breaker is open, runs `repair`, and closes the breaker when nothing is left.
     pub(crate) fn spawn_prober<R, Fut>(&self, repair: R)
     where
-        R: Fn(Dirty) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), (Dirty, CacheError)>> + Send,
+        R: Fn(Arc<Dirty>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), CacheError>> + Send,
     {
         if !matches!(self.inner.backend, Backend::Redis(_)) {
             return;
@@ -448,13 +448,14 @@ impl Cache {
                 if cache.ping().await.is_err() {
                     continue;
                 }
-                let owed = cache.inner.health.take_dirty();
-                if !owed.is_empty() {
-                    if let Err((left, err)) = repair(owed).await {
-                        tracing::debug!(error = %err, "cache repair incomplete; will retry");
-                        cache.inner.health.restore(left);
-                        continue;
-                    }
+                let owed = Arc::new(cache.inner.health.take_dirty());
+                if !owed.is_empty()
+                    && let Err(err) = repair(owed.clone()).await
+                {
+                    // Repair is idempotent: all of it is retried at the next probe.
+                    tracing::debug!(error = %err, "cache repair incomplete; will retry");
+                    cache.inner.health.restore(Arc::unwrap_or_clone(owed));
+                    continue;
                 }
                 cache.inner.health.close_if_clean();
             }

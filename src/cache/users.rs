@@ -47,7 +47,7 @@ impl CachedUsers {
         let repairer = this.clone();
         this.cache.spawn_prober(move |owed| {
             let repairer = repairer.clone();
-            async move { repairer.repair(owed).await }
+            async move { repairer.repair(&owed).await }
         });
         this
     }
@@ -298,49 +298,40 @@ impl CachedUsers {
     /// Repairs what writes during an outage could not update: each user's entry rewritten from
     /// the database (set-if-newer, or a tombstone when the row is gone), pointers removed, tags
     /// bumped. On failure, returns what is left.
-    async fn repair(&self, owed: Dirty) -> Result<(), (Dirty, CacheError)> {
-        let fail = |owed: Dirty, err: CacheError| Err((owed, err));
+    async fn repair(&self, owed: &Dirty) -> Result<(), CacheError> {
         if owed.overflow {
             for pattern in ["user:*", "email:*"] {
-                if let Err(err) = self.cache.clear(pattern).await {
-                    let err = match err {
-                        super::ClearError::Cache(e) => e,
-                        super::ClearError::Pattern(_) => CacheError::Unavailable,
-                    };
-                    return fail(owed, err);
-                }
+                self.cache.clear(pattern).await.map_err(|err| match err {
+                    super::ClearError::Cache(e) => e,
+                    super::ClearError::Pattern(e) => CacheError::Decode(e.to_string()),
+                })?;
             }
         }
         for &id in &owed.users {
-            let row = match self.repo.find_by_id(id).await {
-                Ok(row) => row.map(User::from),
-                Err(err) => return fail(owed, CacheError::Repair(err.to_string())),
-            };
+            let row = self
+                .repo
+                .find_by_id(id)
+                .await
+                .map_err(|e| CacheError::Repair(e.to_string()))?
+                .map(User::from);
             let key = self.user_key(id);
-            let written = match &row {
+            match &row {
                 Some(user) => {
                     let ttl = Cache::jitter(self.cache.user_ttl());
                     self.write_user_entry(&key, user.version as u64, Some(user), ttl)
-                        .await
+                        .await?
                 }
                 None => {
                     self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl())
-                        .await
+                        .await?
                 }
             };
-            if let Err(err) = written {
-                return fail(owed, err);
-            }
         }
         for email in &owed.emails {
-            if let Err(err) = self.cache.del(&[&self.email_key(email)]).await {
-                return fail(owed, err);
-            }
+            self.cache.del(&[&self.email_key(email)]).await?;
         }
         for tag in &owed.tags {
-            if let Err(err) = self.cache.bump_tag(tag).await {
-                return fail(owed, err);
-            }
+            self.cache.bump_tag(tag).await?;
         }
         tracing::info!(
             users = owed.users.len(),

@@ -70,7 +70,7 @@ impl Mutation {
                 ClearError::Pattern(e) => AppError::bad_input("pattern", e.to_string()),
                 ClearError::Cache(e) => AppError::internal(e),
             })?;
-        tracing::info!(by = viewer.id, pattern, cleared, "cache cleared");
+        tracing::info!(by = viewer.id(), pattern, cleared, "cache cleared");
         Ok(ClearCacheResult {
             cleared: cleared as i64,
             pattern,

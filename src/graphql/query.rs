@@ -5,7 +5,6 @@ use super::{
     guards::{AdminOnly, Authenticated, state, viewer},
     types::{CacheStats, User, UserStats},
 };
-use crate::error::AppError;
 
 /// `Query`.
 #[derive(Default)]
@@ -16,17 +15,7 @@ impl Query {
     /// The caller.
     #[graphql(guard = "Authenticated")]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let id = viewer(ctx).await?.id;
-        match state(ctx)?
-            .users
-            .store()
-            .get(id)
-            .await
-            .map_err(AppError::from)?
-        {
-            Some(user) => Ok(User(user)),
-            None => Err(AppError::Unauthenticated("token revoked".into()).into()),
-        }
+        Ok(User(viewer(ctx).await?.user.clone()))
     }
 
     /// A user by id; null when absent.

@@ -161,10 +161,10 @@ pub struct CreateUserInput {
     pub email: String,
     pub full_name: String,
     pub password: String,
-    #[graphql(default_with = "Role::User")]
-    pub role: Role,
-    #[graphql(default = true)]
-    pub is_active: bool,
+    #[graphql(default_with = "Some(Role::User)")]
+    pub role: Option<Role>,
+    #[graphql(default_with = "Some(true)")]
+    pub is_active: Option<bool>,
 }
 
 impl From<CreateUserInput> for users::CreateUser {
@@ -173,8 +173,8 @@ impl From<CreateUserInput> for users::CreateUser {
             email: i.email,
             full_name: i.full_name,
             password: i.password,
-            role: i.role,
-            is_active: i.is_active,
+            role: i.role.unwrap_or(Role::User),
+            is_active: i.is_active.unwrap_or(true),
         }
     }
 }

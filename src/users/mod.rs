@@ -73,17 +73,21 @@ impl From<UserRow> for User {
     }
 }
 
-/// The authenticated caller of a request, as the database says now.
+/// The authenticated caller of a request: its user as the (cached) database says now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Viewer {
-    pub id: i64,
-    pub role: Role,
+    pub user: User,
 }
 
 impl Viewer {
+    /// The caller's id.
+    pub fn id(&self) -> i64 {
+        self.user.id
+    }
+
     /// Whether the caller is an admin.
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.user.role == Role::Admin
     }
 }
 
@@ -150,10 +154,7 @@ impl UserService {
     /// The caller behind a verified token: the user must still exist and be active.
     pub async fn viewer(&self, id: i64) -> AppResult<Viewer> {
         match self.store.get(id).await? {
-            Some(user) if user.is_active => Ok(Viewer {
-                id: user.id,
-                role: user.role,
-            }),
+            Some(user) if user.is_active => Ok(Viewer { user }),
             _ => Err(AppError::Unauthenticated("token revoked".into())),
         }
     }
@@ -203,7 +204,7 @@ impl UserService {
     pub async fn update(&self, viewer: &Viewer, id: &str, input: UpdateUser) -> AppResult<User> {
         let id = validate::id(id)?;
         if !viewer.is_admin() {
-            if viewer.id != id {
+            if viewer.id() != id {
                 return Err(AppError::Forbidden("you may only update yourself".into()));
             }
             if input.is_active.is_some() || input.role.is_some() {
@@ -231,7 +232,7 @@ impl UserService {
             return Err(AppError::NotFound(format!("no user with id {id}").into()));
         };
         self.store.updated(&old_email, &row).await;
-        tracing::info!(user_id = id, by = viewer.id, "user updated");
+        tracing::info!(user_id = id, by = viewer.id(), "user updated");
         Ok(User::from(row))
     }
 
@@ -241,7 +242,7 @@ impl UserService {
         match self.store.repo().delete(id).await? {
             Some(row) => {
                 self.store.deleted(&row).await;
-                tracing::info!(user_id = id, by = viewer.id, "user deleted");
+                tracing::info!(user_id = id, by = viewer.id(), "user deleted");
                 Ok(true)
             }
             None => Ok(false),

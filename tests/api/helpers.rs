@@ -1,0 +1,482 @@
+//! Test harness: a real `redis-server` per test on a free loopback port, a real database per
+//! test (a fresh SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set),
+//! and the real app on port 0, spoken to over HTTP like a frontend does.
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use cachegraph::{AppState, config::Config};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef";
+pub const PASSWORD: &str = "password-123";
+
+/// Which cache the app runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Redis,
+    Memory,
+    None,
+}
+
+/// Which database the app runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `redis-server` of this test's own, on a free loopback port, with nothing persisted.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers PING.
+    pub async fn start() -> Self {
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        server.spawn().await;
+        server
+    }
+
+    /// A port for a server that is not running yet (see [`RedisServer::restart`]).
+    pub fn not_started() -> Self {
+        Self {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.answers_ping().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn answers_ping(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        let mut buf = [0u8; 16];
+        s.write_all(b"PING\r\n").await.is_ok()
+            && matches!(
+                tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await,
+                Ok(Ok(n)) if buf[..n].starts_with(b"+PONG")
+            )
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill {sig} {pid}");
+    }
+
+    /// SIGSTOP: the server holds its connections but answers nothing.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    /// SIGKILL, and wait for it to be gone. Its data is lost (nothing is persisted).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same port.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// A fred client for inspecting what the app stored.
+    pub async fn client(&self) -> fred::prelude::Client {
+        use fred::prelude::*;
+        let client = Builder::from_config(Config::from_url(&self.url()).unwrap())
+            .build()
+            .unwrap();
+        client.init().await.unwrap();
+        client
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A paused server must be resumed to die promptly.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
+        self.kill();
+    }
+}
+
+/// A database of this test's own: a fresh SQLite file, or a fresh PostgreSQL database.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A handle on a database another app created (the creator keeps it alive).
+    pub fn shared(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+        }
+    }
+
+    /// `None` (with a printed note) for PostgreSQL when `TEST_DATABASE_URL` is unset.
+    pub async fn create(db: Db) -> Option<Self> {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Db::Postgres => {
+                let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+                    eprintln!("note: TEST_DATABASE_URL is unset; PostgreSQL leg skipped");
+                    return None;
+                };
+                use sea_orm::{ConnectionTrait, Database};
+                let name = format!("cg_test_{}", uuid_like());
+                let admin = Database::connect(&base)
+                    .await
+                    .expect("TEST_DATABASE_URL answers");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                Some(Self {
+                    url: url.to_string(),
+                    _dir: None,
+                })
+            }
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// The real app, listening on a loopback port of its own.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub admin_token: String,
+    pub redis: Option<RedisServer>,
+    pub db: TestDb,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// How to start an app.
+pub struct Spawn {
+    pub backend: Backend,
+    pub db: Db,
+    pub env: HashMap<String, String>,
+}
+
+impl Spawn {
+    pub fn new(backend: Backend, db: Db) -> Self {
+        Self {
+            backend,
+            db,
+            env: HashMap::new(),
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Starts the app (and, for the Redis backend, a Redis of its own unless `REDIS_URL` was
+    /// given). `None` when the database leg is skipped.
+    pub async fn start(self) -> Option<TestApp> {
+        let db = TestDb::create(self.db).await?;
+        let redis = if self.backend == Backend::Redis && !self.env.contains_key("REDIS_URL") {
+            Some(RedisServer::start().await)
+        } else {
+            None
+        };
+        Some(TestApp::start_with(self, db, redis).await)
+    }
+}
+
+impl TestApp {
+    /// The usual app for a backend and database.
+    pub async fn spawn(backend: Backend, db: Db) -> Option<Self> {
+        Spawn::new(backend, db).start().await
+    }
+
+    /// An app on an existing database and Redis (for several instances).
+    pub async fn start_with(spec: Spawn, db: TestDb, redis: Option<RedisServer>) -> Self {
+        init_tracing();
+        let mut env: HashMap<String, String> = [
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            ("ADMIN_EMAIL", ADMIN_EMAIL),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("JWT_SECRET", JWT_SECRET),
+            ("CACHE_BREAKER_MS", "100"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        env.insert("DATABASE_URL".into(), db.url.clone());
+        env.insert(
+            "CACHE_BACKEND".into(),
+            match spec.backend {
+                Backend::Redis => "redis",
+                Backend::Memory => "memory",
+                Backend::None => "none",
+            }
+            .into(),
+        );
+        env.insert("CACHE_PREFIX".into(), format!("t{}:", uuid_like()));
+        if let Some(redis) = &redis {
+            env.insert("REDIS_URL".into(), redis.url());
+        }
+        env.extend(spec.env);
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
+        let (router, state) = cachegraph::build_app(config).await.expect("app starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(cachegraph::serve(listener, router, async move {
+            let _ = rx.await;
+        }));
+        let mut app = Self {
+            addr,
+            state,
+            http: reqwest::Client::new(),
+            admin_token: String::new(),
+            redis,
+            db,
+            _shutdown: tx,
+        };
+        app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a GraphQL request; returns the JSON body.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("server answers");
+        resp.json().await.expect("JSON body")
+    }
+
+    /// As the admin.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(Some(&self.admin_token), query, variables).await
+    }
+
+    /// Logs in and returns the token; panics when refused.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let body = self
+            .gql_as(
+                None,
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        body["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {body}"))
+            .to_owned()
+    }
+
+    /// Creates a user as the admin; returns its id.
+    pub async fn create_user(&self, email: &str, role: &str) -> String {
+        let body = self
+            .gql(
+                "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+                json!({ "i": { "email": email, "fullName": "Test User", "password": PASSWORD, "role": role } }),
+            )
+            .await;
+        body["data"]["createUser"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createUser failed: {body}"))
+            .to_owned()
+    }
+
+    /// Creates a user and logs in as it.
+    pub async fn user_with_token(&self, email: &str) -> (String, String) {
+        let id = self.create_user(email, "USER").await;
+        (id, self.login(email, PASSWORD).await)
+    }
+
+    /// `user(id)` as the admin: the user's JSON or null.
+    pub async fn user(&self, id: &str) -> Value {
+        let body = self
+            .gql(
+                "query($id: ID!) { user(id: $id) { id email fullName isActive role } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["user"].clone()
+    }
+
+    /// The emails of `users(skip, limit)` as the admin.
+    pub async fn list_emails(&self, skip: i64, limit: i64) -> Vec<String> {
+        let body = self
+            .gql(
+                "query($s: Int!, $l: Int!) { users(skip: $s, limit: $l) { email } }",
+                json!({ "s": skip, "l": limit }),
+            )
+            .await;
+        body["data"]["users"]
+            .as_array()
+            .unwrap_or_else(|| panic!("users failed: {body}"))
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The cache prefix of this app.
+    pub fn prefix(&self) -> &str {
+        &self.state.config.cache_prefix
+    }
+
+    /// Waits (bounded) until `/health` reports the cache as `status`.
+    pub async fn await_cache_status(&self, status: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let body: Value = self
+                .http
+                .get(self.url("/health"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if body["cache"]["status"] == status {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cache never became {status}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error code in {body}"))
+}
+
+/// Generates one test per backend and database for an `async fn(TestApp)`.
+#[macro_export]
+macro_rules! each_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::{Backend, Db, TestApp};
+                async fn run(backend: Backend, db: Db) {
+                    if let Some(app) = TestApp::spawn(backend, db).await {
+                        super::$name(app).await;
+                    }
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis_sqlite() { run(Backend::Redis, Db::Sqlite).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory_sqlite() { run(Backend::Memory, Db::Sqlite).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn none_sqlite() { run(Backend::None, Db::Sqlite).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis_postgres() { run(Backend::Redis, Db::Postgres).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory_postgres() { run(Backend::Memory, Db::Postgres).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn none_postgres() { run(Backend::None, Db::Postgres).await }
+            }
+        )*
+    };
+}
