@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::Jwt,
-    cache::{Cache, CacheError, CachedUsers},
+    cache::{Cache, CacheError, CachedUsers, pause::PausePoints},
     config::Config,
     error::AppError,
     users::UserService,
@@ -70,9 +70,17 @@ fn random_secret(len: usize) -> String {
 /// Connects and migrates the database, connects the cache, creates the first admin if needed,
 /// and builds the router. Tests call this with their own configuration.
 pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
+    build_app_with(config, None).await
+}
+
+/// [`build_app`] with pause points armed by tests (see [`cache::pause`]).
+pub async fn build_app_with(
+    config: Config,
+    pause: Option<Arc<PausePoints>>,
+) -> Result<(Router, AppState), StartError> {
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
-    let cache = Cache::connect(&config).await?;
+    let cache = Cache::connect(&config, pause).await?;
     let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
 
     let secret = match &config.jwt_secret {

@@ -9,9 +9,11 @@
 //! * [`health`] is the breaker and the repair of writes an outage swallowed.
 //!
 //! Every failure of the cache is logged and counted here and then ignored: the database answers.
+mod flight;
 mod glob;
 pub mod health;
 mod memory;
+pub mod pause;
 pub mod protocol;
 mod redis;
 mod stats;
@@ -21,14 +23,23 @@ pub use glob::PatternError;
 pub use stats::{Counts, Kind};
 pub use users::{CachedUsers, UserCounts};
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::config::{CacheBackendKind, Config};
+use flight::{Flights, Turn};
 use health::{Dirty, Health};
 use memory::MemoryBackend;
+use pause::{PausePoints, Point};
 use redis::RedisBackend;
 use stats::Stats;
 
@@ -107,6 +118,11 @@ struct Inner {
     user_ttl: Duration,
     default_ttl: Duration,
     breaker_interval: Duration,
+    flights: Flights,
+    /// Moves on with every write this process makes: loads started before a write of ours are
+    /// never shared with requests that started after it.
+    epoch: AtomicU64,
+    pause: Option<Arc<PausePoints>>,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -117,11 +133,18 @@ pub struct Cache {
 
 /// Generations outlive every entry tagged with them.
 const GENERATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a cross-process load lease is held at most.
+const LEASE_TTL: Duration = Duration::from_secs(2);
+/// How a request that found another process loading waits for its fill before loading itself.
+const LEASE_WAITS_MS: [u64; 5] = [2, 4, 8, 16, 32];
 
 impl Cache {
     /// Builds the configured backend. Redis is connected in the background: the server starts
     /// (and answers from the database) when it is down.
-    pub async fn connect(config: &Config) -> Result<Self, CacheError> {
+    pub async fn connect(
+        config: &Config,
+        pause: Option<Arc<PausePoints>>,
+    ) -> Result<Self, CacheError> {
         let backend = match config.cache_backend {
             CacheBackendKind::Redis => Backend::Redis(RedisBackend::connect(
                 config.redis_url.expose(),
@@ -143,6 +166,9 @@ impl Cache {
                 user_ttl: config.cache_user_ttl,
                 default_ttl: config.cache_default_ttl,
                 breaker_interval: config.cache_breaker_interval,
+                flights: Flights::default(),
+                epoch: AtomicU64::new(0),
+                pause,
             }),
         };
         match &cache.inner.backend {
@@ -294,8 +320,9 @@ impl Cache {
 
     /// Get-or-load for any resolver: the value of `name` under `tag`, cached for `ttl` (with
     /// jitter) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
-    /// `load` runs when the entry is missing, stale or the cache is unreachable; its errors are
-    /// returned as they are, and never cached.
+    /// `load` runs when the entry is missing, stale or the cache is unreachable, once per
+    /// key and generation however many requests miss together; its errors are returned as
+    /// they are, and never cached.
     pub async fn tagged<T, E, F, Fut>(
         &self,
         kind: Kind,
@@ -305,7 +332,7 @@ impl Cache {
         load: F,
     ) -> Result<T, E>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -316,54 +343,193 @@ impl Cache {
         let key = self.key(&format!("{{{tag}}}:{name}"));
         let gen_key = self.key(&format!("{{{tag}}}:gen"));
         // Read the generation *before* loading: see the tagged-entry invariant in `protocol`.
-        let generation = match self.mget2(&gen_key, &key).await {
-            Ok((Some(generation), entry)) => {
-                let generation: u64 = generation.parse().unwrap_or(0);
-                if let Some(entry) =
-                    entry.filter(|e| protocol::leading_number(e, "g") == Some(generation))
-                {
-                    match protocol::data(&entry).map(serde_json::from_str::<T>) {
-                        Some(Ok(value)) => {
-                            self.inner.stats.hit(kind);
-                            tracing::debug!(key, "cache hit");
-                            return Ok(value);
-                        }
-                        _ => tracing::warn!(key, "undecodable cache entry; reloading"),
-                    }
-                }
-                Some(generation)
+        let generation = match self.read_tagged::<T>(&gen_key, &key).await {
+            Ok(Tagged::Hit(value)) => {
+                self.inner.stats.hit(kind);
+                tracing::debug!(key, "cache hit");
+                return Ok(value);
             }
-            Ok((None, _)) => match self.generation(tag, false).await {
-                Ok(generation) => Some(generation),
-                Err(err) => {
-                    self.failed(kind, &err);
-                    None
-                }
-            },
+            Ok(Tagged::Miss(generation)) => generation,
             Err(err) => {
                 self.failed(kind, &err);
-                None
+                self.inner.stats.miss(kind);
+                return load().await;
             }
         };
-        self.inner.stats.miss(kind);
-        tracing::debug!(key, "cache miss");
-        let value = load().await?;
-        if let Some(generation) = generation {
-            match serde_json::to_string(&value) {
-                Ok(json) => {
-                    let ttl = Self::jitter(ttl.unwrap_or(self.inner.default_ttl));
-                    match self
-                        .set(&key, &protocol::tagged(generation, &json), ttl)
-                        .await
-                    {
-                        Ok(()) => tracing::debug!(key, generation, "cache fill"),
-                        Err(err) => self.failed(kind, &err),
-                    }
+        let recheck = || async {
+            match self.read_tagged::<T>(&gen_key, &key).await {
+                Ok(Tagged::Hit(value)) => Some(value),
+                _ => None,
+            }
+        };
+        let fill = |value: &T| {
+            let json = serde_json::to_string(value);
+            let key = &key;
+            async move {
+                let json = match json {
+                    Ok(json) => json,
+                    Err(err) => return tracing::warn!(key, error = %err, "value not cacheable"),
+                };
+                let ttl = Self::jitter(ttl.unwrap_or(self.inner.default_ttl));
+                match self
+                    .set(key, &protocol::tagged(generation, &json), ttl)
+                    .await
+                {
+                    Ok(()) => tracing::debug!(key, generation, "cache fill"),
+                    Err(err) => self.failed(kind, &err),
                 }
-                Err(err) => tracing::warn!(key, error = %err, "value not cacheable"),
+            }
+        };
+        self.miss(kind, &key, generation, load, Some(recheck), fill)
+            .await
+    }
+
+    /// The entry of a tagged key if it carries the tag's current generation; otherwise that
+    /// generation (started if missing), to stamp a fill with.
+    async fn read_tagged<T: DeserializeOwned>(
+        &self,
+        gen_key: &str,
+        key: &str,
+    ) -> Result<Tagged<T>, CacheError> {
+        let (generation, entry) = self.mget2(gen_key, key).await?;
+        let Some(generation) = generation.and_then(|g| g.parse::<u64>().ok()) else {
+            let tag = gen_key
+                .strip_prefix(self.inner.prefix.as_str())
+                .and_then(|k| k.strip_prefix('{'))
+                .and_then(|k| k.strip_suffix("}:gen"))
+                .unwrap_or_default();
+            return Ok(Tagged::Miss(self.generation(tag, false).await?));
+        };
+        if let Some(entry) = entry.filter(|e| protocol::leading_number(e, "g") == Some(generation))
+        {
+            match protocol::data(&entry).map(serde_json::from_str::<T>) {
+                Some(Ok(value)) => return Ok(Tagged::Hit(value)),
+                _ => tracing::warn!(key, "undecodable cache entry; reloading"),
             }
         }
+        Ok(Tagged::Miss(generation))
+    }
+
+    /// Loads what a lookup missed and fills the cache, with three protections:
+    ///
+    /// * **Single-flight.** Requests of this process that miss `key` at the same `fence` (the
+    ///   tag generation or this process's write epoch they read) share one load.
+    ///   A load is never shared with a request that read a later fence, so no request gets a
+    ///   value loaded before a write it could have seen.
+    /// * **Lease.** With `recheck`, the loader first takes a short lease in Redis; if another
+    ///   process holds it, it waits briefly for that process's fill (`recheck`), then loads
+    ///   from the database anyway rather than fail.
+    /// * **Pause point** [`Point::BeforeFill`] between the load and the fill, for tests.
+    pub(crate) async fn miss<T, E, L, LF, R, RF, Fl, FlF>(
+        &self,
+        kind: Kind,
+        key: &str,
+        fence: u64,
+        load: L,
+        recheck: Option<R>,
+        fill: Fl,
+    ) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        L: FnOnce() -> LF,
+        LF: Future<Output = Result<T, E>>,
+        R: Fn() -> RF,
+        RF: Future<Output = Option<T>>,
+        Fl: FnOnce(&T) -> FlF,
+        FlF: Future<Output = ()>,
+    {
+        let flight_key = format!("{key}@{fence}");
+        let leader = match self.inner.flights.join(&flight_key) {
+            Turn::Follow(follower) => match follower.wait::<T>().await {
+                Some(value) => {
+                    self.inner.stats.shared(kind);
+                    return Ok(value);
+                }
+                None => None,
+            },
+            Turn::Lead(leader) => Some(leader),
+        };
+        // A leader that missed just before the previous flight filled the key must not load
+        // again: look once more before loading.
+        if let (Some(recheck), Some(_)) = (&recheck, &leader)
+            && let Some(value) = recheck().await
+        {
+            self.inner.stats.hit(kind);
+            if let Some(leader) = leader {
+                leader.finish(&value);
+            }
+            return Ok(value);
+        }
+        let lease = match &recheck {
+            Some(_) => self.take_lease(key).await,
+            None => Lease::NotNeeded,
+        };
+        if let (Lease::Busy, Some(recheck)) = (&lease, &recheck) {
+            for ms in LEASE_WAITS_MS {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                if let Some(value) = recheck().await {
+                    self.inner.stats.shared(kind);
+                    if let Some(leader) = leader {
+                        leader.finish(&value);
+                    }
+                    return Ok(value);
+                }
+            }
+        }
+        self.inner.stats.miss(kind);
+        tracing::debug!(key, "cache miss");
+        let loaded = load().await;
+        if let Ok(value) = &loaded {
+            pause::maybe_pause(&self.inner.pause, Point::BeforeFill, key).await;
+            if self.is_available() {
+                fill(value).await;
+            }
+        }
+        if let Lease::Held(token) = &lease {
+            self.release_lease(key, token).await;
+        }
+        let value = loaded?;
+        if let Some(leader) = leader {
+            leader.finish(&value);
+        }
         Ok(value)
+    }
+
+    async fn take_lease(&self, key: &str) -> Lease {
+        let Backend::Redis(redis) = &self.inner.backend else {
+            return Lease::NotNeeded;
+        };
+        let token: u64 = rand::rng().random();
+        let token = format!("{token:016x}");
+        match redis
+            .take_lease(&format!("{key}:lease"), &token, LEASE_TTL)
+            .await
+        {
+            Ok(true) => Lease::Held(token),
+            Ok(false) => Lease::Busy,
+            Err(_) => Lease::NotNeeded,
+        }
+    }
+
+    async fn release_lease(&self, key: &str, token: &str) {
+        if let Backend::Redis(redis) = &self.inner.backend {
+            let _ = redis.release_lease(&format!("{key}:lease"), token).await;
+        }
+    }
+
+    /// This process's write epoch (see [`Cache::miss`]).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    /// Moves the write epoch on: call after a commit, before the write-through.
+    pub(crate) fn advance_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Holds at `point` when a test armed it for `key`.
+    pub(crate) async fn pause_at(&self, point: Point, key: &str) {
+        pause::maybe_pause(&self.inner.pause, point, key).await;
     }
 
     /// Invalidates every entry under `tag` (one increment). Call after the database commit.
@@ -399,11 +565,17 @@ impl Cache {
     /// Deletes the keys matching `pattern` (relative to the prefix) with SCAN + UNLINK.
     pub async fn clear(&self, pattern: &str) -> Result<u64, ClearError> {
         let full = glob::confine(&self.inner.prefix, pattern)?;
-        match &self.inner.backend {
+        let cleared = match &self.inner.backend {
+            Backend::Redis(_) if !self.is_available() => {
+                Err(ClearError::Cache(CacheError::Unavailable))
+            }
             Backend::Redis(r) => r.clear(&full).await.map_err(ClearError::Cache),
             Backend::Memory(m) => Ok(m.clear(&full).await),
             Backend::None => Ok(0),
-        }
+        };
+        // Loads in flight may predate what was cleared: do not share them with later requests.
+        self.advance_epoch();
+        cleared
     }
 
     /// Counters, and what the backend says of itself.
@@ -461,6 +633,17 @@ impl Cache {
             }
         });
     }
+}
+
+enum Tagged<T> {
+    Hit(T),
+    Miss(u64),
+}
+
+enum Lease {
+    Held(String),
+    Busy,
+    NotNeeded,
 }
 
 /// Why `clearCache` failed.

@@ -27,6 +27,29 @@
 //! When a write cannot reach the cache (Redis down, paused, timed out), the keys it should have
 //! written are remembered and the cache is not used by this instance again until they have been
 //! repaired from the database (see [`super::health`]).
+//!
+//! # The guarantee, and the interleavings it rules out
+//!
+//! After a mutation returns, every read through any instance returns that value or a newer one
+//! while Redis is reachable; when it is not, reads go to the database, never to stale data.
+//! `docs/consistency.md` states the limits; `tests/api/consistency.rs` proves each case.
+//!
+//! 1. *Stale set* (reader loads v1, writer commits v2 and writes through, reader fills v1):
+//!    the fill is dropped by set-if-newer; a list fill is stamped with the old generation and
+//!    never matches again.
+//! 2. *Write during an outage*: the write records what it owed and opens the breaker; the
+//!    prober repairs every owed key from the database before the breaker closes.
+//! 3. *Writers out of order*: versions come from the database's single `UPDATE`, so the later
+//!    commit has the higher version and set-if-newer keeps it whatever the arrival order.
+//! 4. *Stampede*: [`super::Cache::miss`] shares one load among the requests of a process that
+//!    miss a key at the same fence, and a short Redis lease keeps other processes waiting
+//!    briefly for that fill instead of loading.
+//! 5. *Several instances*: all state that decides what is served lives in Redis (versions,
+//!    generations, leases); the only in-process state is the single-flight table, whose
+//!    sharing is fenced by generation or by this process's write epoch.
+//! 6. *Commands that outlive their caller* (fred retries or delivers a fill or write-through
+//!    after our timeout): every such command is a set-if-newer, a generation increment, a
+//!    stamped tagged fill or a pointer write, none of which can make a newer value older.
 
 /// The version of a deleted user's tombstone: larger than any real version (2^53 - 1 fits the
 /// doubles Lua compares with).

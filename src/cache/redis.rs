@@ -44,11 +44,19 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[1])
 "#;
 
+/// Deletes the lease `KEYS[1]` only if it still holds our token `ARGV[1]`: a lease that
+/// expired and was taken by another process is not ours to release.
+const RELEASE_LEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
 /// A fred pool with the scripts it runs.
 pub struct RedisBackend {
     pool: Pool,
     set_if_newer: Script,
     generation: Script,
+    release_lease: Script,
 }
 
 impl RedisBackend {
@@ -78,6 +86,7 @@ impl RedisBackend {
             pool,
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
+            release_lease: Script::from_lua(RELEASE_LEASE),
         })
     }
 
@@ -143,6 +152,36 @@ impl RedisBackend {
         gen_value
             .parse()
             .map_err(|_| CacheError::Decode(format!("generation {key} is not a number")))
+    }
+
+    /// Takes the lease `key` for `ttl` unless another process holds it.
+    pub async fn take_lease(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let ms = ttl.as_millis().max(1) as i64;
+        let taken: Option<String> = self
+            .client()
+            .set(
+                key,
+                token,
+                Some(Expiration::PX(ms)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Releases a lease we hold.
+    pub async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        let _: i64 = self
+            .release_lease
+            .evalsha_with_reload(self.client(), vec![key], vec![token])
+            .await?;
+        Ok(())
     }
 
     pub async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {

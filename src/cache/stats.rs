@@ -35,6 +35,7 @@ pub struct Stats {
     hits: [AtomicU64; 4],
     misses: [AtomicU64; 4],
     errors: [AtomicU64; 4],
+    shared: [AtomicU64; 4],
 }
 
 /// A snapshot of one kind's counters (or of their sum).
@@ -43,6 +44,8 @@ pub struct Counts {
     pub hits: u64,
     pub misses: u64,
     pub errors: u64,
+    /// Lookups answered by another request's database load (single-flight or lease).
+    pub shared: u64,
 }
 
 impl Counts {
@@ -63,6 +66,9 @@ impl Stats {
     pub fn miss(&self, kind: Kind) {
         self.misses[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
+    pub fn shared(&self, kind: Kind) {
+        self.shared[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
     pub fn error(&self, kind: Kind) {
         self.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
@@ -74,6 +80,7 @@ impl Stats {
             hits: self.hits[i].load(Ordering::Relaxed),
             misses: self.misses[i].load(Ordering::Relaxed),
             errors: self.errors[i].load(Ordering::Relaxed),
+            shared: self.shared[i].load(Ordering::Relaxed),
         }
     }
 
@@ -85,6 +92,7 @@ impl Stats {
                 hits: acc.hits + c.hits,
                 misses: acc.misses + c.misses,
                 errors: acc.errors + c.errors,
+                shared: acc.shared + c.shared,
             }
         })
     }
@@ -99,7 +107,7 @@ mod tests {
         let c = Counts {
             hits: 2,
             misses: 1,
-            errors: 0,
+            ..Counts::default()
         };
         assert_eq!(c.hit_rate(), 66.67);
         assert_eq!(Counts::default().hit_rate(), 0.0);

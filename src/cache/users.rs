@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Cache, CacheError, Kind,
     health::Dirty,
+    pause::Point,
     protocol::{self, ABSENT, TOMBSTONE},
 };
 use crate::{
@@ -77,15 +78,14 @@ impl CachedUsers {
             return Ok(self.repo.find_by_id(id).await?.map(User::from));
         }
         let key = self.user_key(id);
-        match self.cache.get(&key).await {
-            Ok(Some(entry)) => match decode_user(&entry) {
-                Some(user) => {
-                    self.cache.stats().hit(Kind::User);
-                    tracing::debug!(key, "cache hit");
-                    return Ok(user);
-                }
-                None => tracing::warn!(key, "undecodable cache entry; reloading"),
-            },
+        // Read the fence before the cache: see `Cache::miss`.
+        let fence = self.cache.epoch();
+        match self.read_user(&key).await {
+            Ok(Some(user)) => {
+                self.cache.stats().hit(Kind::User);
+                tracing::debug!(key, "cache hit");
+                return Ok(user);
+            }
             Ok(None) => {}
             Err(err) => {
                 self.cache.failed(Kind::User, &err);
@@ -93,21 +93,39 @@ impl CachedUsers {
                 return Ok(self.repo.find_by_id(id).await?.map(User::from));
             }
         }
-        self.cache.stats().miss(Kind::User);
-        tracing::debug!(key, "cache miss");
-        let user = self.repo.find_by_id(id).await?.map(User::from);
-        self.fill_user(id, user.as_ref()).await;
-        Ok(user)
+        let recheck = || async { self.read_user(&key).await.ok().flatten() };
+        let load = || async { Ok(self.repo.find_by_id(id).await?.map(User::from)) };
+        let fill = |user: &Option<User>| self.fill_user(id, user.clone());
+        self.cache
+            .miss(Kind::User, &key, fence, load, Some(recheck), fill)
+            .await
+    }
+
+    /// `Some(user or None)` when the cache holds a well-formed entry for `key`.
+    async fn read_user(&self, key: &str) -> Result<Option<Option<User>>, CacheError> {
+        Ok(match self.cache.get(key).await? {
+            Some(entry) => {
+                let user = decode_user(&entry);
+                if user.is_none() {
+                    tracing::warn!(key, "undecodable cache entry; reloading");
+                }
+                user
+            }
+            None => None,
+        })
     }
 
     /// Stores what a read loaded, unless the cache already holds something newer.
-    async fn fill_user(&self, id: i64, user: Option<&User>) {
-        let (version, ttl) = match user {
+    async fn fill_user(&self, id: i64, user: Option<User>) {
+        let (version, ttl) = match &user {
             Some(u) => (u.version as u64, Cache::jitter(self.cache.user_ttl())),
             None => (ABSENT, ABSENT_TTL.min(self.cache.user_ttl())),
         };
         let key = self.user_key(id);
-        match self.write_user_entry(&key, version, user, ttl).await {
+        match self
+            .write_user_entry(&key, version, user.as_ref(), ttl)
+            .await
+        {
             Ok(true) => tracing::debug!(key, version, "cache fill"),
             Ok(false) => tracing::debug!(key, version, "cache fill dropped: newer entry held"),
             Err(err) => self.cache.failed(Kind::User, &err),
@@ -134,6 +152,7 @@ impl CachedUsers {
     /// entry it leads to.
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, DbError> {
         let key = self.email_key(email);
+        let fence = self.cache.epoch();
         let mut stale_pointer = false;
         if self.cache.is_available() {
             match self.cache.get(&key).await {
@@ -153,24 +172,37 @@ impl CachedUsers {
                 Err(err) => self.cache.failed(Kind::Email, &err),
             }
         }
-        self.cache.stats().miss(Kind::Email);
-        tracing::debug!(key, "cache miss");
-        let user = self.repo.find_by_email(email).await?.map(User::from);
-        if self.cache.is_available() {
-            let result = match &user {
-                Some(u) => {
-                    self.fill_user(u.id, Some(u)).await;
-                    let ttl = Cache::jitter(self.cache.user_ttl());
-                    self.cache.set(&key, &u.id.to_string(), ttl).await
-                }
-                None if stale_pointer => self.cache.del(&[&key]).await,
-                None => Ok(()),
-            };
-            if let Err(err) = result {
-                self.cache.failed(Kind::Email, &err);
-            }
+        if !self.cache.is_available() {
+            self.cache.stats().miss(Kind::Email);
+            return Ok(self.repo.find_by_email(email).await?.map(User::from));
         }
-        Ok(user)
+        let load = || async { Ok(self.repo.find_by_email(email).await?.map(User::from)) };
+        let fill = |user: &Option<User>| {
+            let user = user.clone();
+            let key = &key;
+            async move {
+                let result = match user {
+                    Some(u) => {
+                        let id = u.id.to_string();
+                        self.fill_user(u.id, Some(u)).await;
+                        self.cache
+                            .set(key, &id, Cache::jitter(self.cache.user_ttl()))
+                            .await
+                    }
+                    // Misses by email are not cached; a pointer that led astray goes.
+                    None if stale_pointer => self.cache.del(&[key]).await,
+                    None => Ok(()),
+                };
+                if let Err(err) = result {
+                    self.cache.failed(Kind::Email, &err);
+                }
+            }
+        };
+        // No lease for emails: a pointer cannot be rechecked without the user entry.
+        let no_lease: Option<NoRecheck> = None;
+        self.cache
+            .miss(Kind::Email, &key, fence, load, no_lease, fill)
+            .await
     }
 
     /// A page of users, cached under the `users` tag.
@@ -225,7 +257,9 @@ impl CachedUsers {
     }
 
     async fn write_through(&self, user: &User, old_email: Option<&str>) {
+        self.cache.advance_epoch();
         let key = self.user_key(user.id);
+        self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
         let email_key = self.email_key(&user.email);
         let old_key = old_email.map(|e| self.email_key(e));
         let result = if self.cache.is_available() {
@@ -256,7 +290,9 @@ impl CachedUsers {
     /// After a delete: a tombstone (so no late fill can bring the user back), the pointer
     /// removed, and every list invalidated.
     pub async fn deleted(&self, row: &UserRow) {
+        self.cache.advance_epoch();
         let key = self.user_key(row.id);
+        self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
         let result = if self.cache.is_available() {
             let tombstone = self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl());
             let email_key = self.email_key(&row.email);
@@ -342,6 +378,8 @@ impl CachedUsers {
         Ok(())
     }
 }
+
+type NoRecheck = fn() -> std::future::Ready<Option<Option<User>>>;
 
 /// `Some(user)` or `Some(None)` (absent or deleted) for a well-formed entry.
 fn decode_user(entry: &str) -> Option<Option<User>> {

@@ -143,6 +143,32 @@ impl UserRepo {
         .map_err(map_write_err)
     }
 
+    /// Inserts many users in one transaction (seeding: benchmarks, fixtures).
+    pub async fn insert_many(&self, users: Vec<NewUser>) -> Result<(), DbError> {
+        use sea_orm::TransactionTrait;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        for chunk in users.chunks(500) {
+            let rows = chunk.iter().cloned().map(|u| ActiveModel {
+                email: Set(u.email),
+                full_name: Set(u.full_name),
+                password_hash: Set(u.password_hash),
+                is_active: Set(u.is_active),
+                role: Set(u.role),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(1),
+                ..Default::default()
+            });
+            Entity::insert_many(rows)
+                .exec(&txn)
+                .await
+                .map_err(map_write_err)?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Applies `changes` and increments `version` in one statement, so concurrent updates of one
     /// user get distinct, ordered versions. Returns the email before the change and the new row,
     /// or `None` when there is no such user.

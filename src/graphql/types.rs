@@ -82,6 +82,8 @@ pub struct CacheKindStats {
     pub hits: i64,
     pub misses: i64,
     pub errors: i64,
+    /// Lookups answered by a database load another request made (single-flight or lease).
+    pub shared: i64,
     pub hit_rate: f64,
 }
 
@@ -122,6 +124,7 @@ impl From<CacheReport> for CacheStats {
             hits: int(c.hits),
             misses: int(c.misses),
             errors: int(c.errors),
+            shared: int(c.shared),
             hit_rate: c.hit_rate(),
         };
         Self {

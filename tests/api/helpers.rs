@@ -5,10 +5,11 @@ use std::{
     collections::HashMap,
     net::SocketAddr,
     process::{Child, Command, Stdio},
+    sync::Arc,
     time::Duration,
 };
 
-use cachegraph::{AppState, config::Config};
+use cachegraph::{AppState, cache::pause::PausePoints, config::Config};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -177,6 +178,35 @@ impl Drop for RedisServer {
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// (server URL, database name) of a PostgreSQL database this handle drops.
+    owned_pg: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.owned_pg.take() else {
+            return;
+        };
+        // Drop is synchronous: run the DROP on a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    use sea_orm::{ConnectionTrait, Database};
+                    if let Ok(admin) = Database::connect(&base).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
 }
 
 impl TestDb {
@@ -185,6 +215,7 @@ impl TestDb {
         Self {
             url: url.to_owned(),
             _dir: None,
+            owned_pg: None,
         }
     }
 
@@ -197,6 +228,7 @@ impl TestDb {
                 Some(Self {
                     url,
                     _dir: Some(dir),
+                    owned_pg: None,
                 })
             }
             Db::Postgres => {
@@ -218,6 +250,7 @@ impl TestDb {
                 Some(Self {
                     url: url.to_string(),
                     _dir: None,
+                    owned_pg: Some((base, name)),
                 })
             }
         }
@@ -233,6 +266,7 @@ fn uuid_like() -> String {
 /// The real app, listening on a loopback port of its own.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub pause: Option<Arc<PausePoints>>,
     pub state: AppState,
     pub http: reqwest::Client,
     pub admin_token: String,
@@ -246,6 +280,7 @@ pub struct Spawn {
     pub backend: Backend,
     pub db: Db,
     pub env: HashMap<String, String>,
+    pub pause: Option<Arc<PausePoints>>,
 }
 
 impl Spawn {
@@ -254,7 +289,14 @@ impl Spawn {
             backend,
             db,
             env: HashMap::new(),
+            pause: None,
         }
+    }
+
+    /// Arms nothing yet, but lets the test hold requests at the protocol's pause points.
+    pub fn with_pause_points(mut self) -> Self {
+        self.pause = Some(Arc::default());
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -310,7 +352,10 @@ impl TestApp {
         }
         env.extend(spec.env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
-        let (router, state) = cachegraph::build_app(config).await.expect("app starts");
+        let pause = spec.pause.clone();
+        let (router, state) = cachegraph::build_app_with(config, pause.clone())
+            .await
+            .expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -319,6 +364,7 @@ impl TestApp {
         }));
         let mut app = Self {
             addr,
+            pause,
             state,
             http: reqwest::Client::new(),
             admin_token: String::new(),
@@ -413,6 +459,25 @@ impl TestApp {
             .iter()
             .map(|u| u["email"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Database reads this app has made (the repository's counter).
+    pub fn db_loads(&self) -> u64 {
+        self.state.users.store().repo().loads()
+    }
+
+    /// The app's pause points (spawned `with_pause_points`).
+    pub fn points(&self) -> &PausePoints {
+        self.pause.as_deref().expect("spawned with_pause_points")
+    }
+
+    /// A second instance of this app: same database, same Redis, same namespace.
+    pub async fn sibling(&self) -> TestApp {
+        let mut spec = Spawn::new(Backend::Redis, Db::Sqlite)
+            .env("REDIS_URL", &self.redis.as_ref().expect("redis app").url())
+            .env("CACHE_PREFIX", self.prefix());
+        spec.pause = self.pause.as_ref().map(|_| Arc::default());
+        TestApp::start_with(spec, TestDb::shared(&self.db.url), None).await
     }
 
     /// The cache prefix of this app.

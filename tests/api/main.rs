@@ -3,5 +3,6 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod consistency;
 mod http;
 mod users;
