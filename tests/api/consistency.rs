@@ -375,7 +375,7 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let query = if w == 0 && n % 5 == 0 {
+                let query = if w == 0 && n.is_multiple_of(5) {
                     format!("mutation {{ updateUser(id: \"{id}\", input: {{ fullName: \"W{n}\" }}) {{ id }} }}")
                 } else {
                     format!("{{ user(id: \"{id}\") {{ fullName }} users(limit: 20) {{ id }} }}")
@@ -422,6 +422,9 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
     );
 }
 
+/// Per user: (completion time, stamp) of each write that returned, in order.
+type WriteLog = Mutex<Vec<(Instant, u64)>>;
+
 /// A randomized run: writers rename a few users through two instances while readers read them
 /// by id, by email and in lists. No read may return a value older than a write that had
 /// returned before the read began; afterwards every cached entry equals the database.
@@ -448,8 +451,7 @@ async fn stress(db: Db) {
         .unwrap_or(3);
     let deadline = Instant::now() + Duration::from_secs(secs);
     // per user: (completion time, stamp) of each returned write, in order
-    let writes: Arc<Vec<Mutex<Vec<(Instant, u64)>>>> =
-        Arc::new(users.iter().map(|_| Mutex::new(vec![])).collect());
+    let writes: Arc<Vec<WriteLog>> = Arc::new(users.iter().map(|_| Mutex::default()).collect());
     // (user index, start time, stamp read)
     let reads: Arc<Mutex<Vec<(usize, Instant, u64)>>> = Arc::default();
     let stamp_of = |name: &str| -> u64 {
@@ -524,7 +526,7 @@ async fn stress(db: Db) {
         t.await.unwrap();
     }
 
-    let reads = reads.lock().unwrap();
+    let reads = std::mem::take(&mut *reads.lock().unwrap());
     let mut stale = Vec::new();
     for &(u, start, got) in reads.iter() {
         let writes = writes[u].lock().unwrap();
