@@ -27,9 +27,10 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::Jwt,
-    cache::{Cache, CacheError, CachedUsers, pause::PausePoints},
+    cache::{Cache, CacheError, CachedUsers, Stats, pause::PausePoints},
     config::Config,
     error::AppError,
+    http::Metrics,
     users::UserService,
 };
 
@@ -39,6 +40,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub users: UserService,
     pub jwt: Arc<Jwt>,
+    pub metrics: Metrics,
 }
 
 /// Why the server could not start.
@@ -48,6 +50,8 @@ pub enum StartError {
     Database(#[from] sea_orm::DbErr),
     #[error("cache: {0}")]
     Cache(#[from] CacheError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("creating the admin user: {0}")]
     Bootstrap(AppError),
     #[error("listening on {addr}: {source}")]
@@ -80,7 +84,9 @@ pub async fn build_app_with(
 ) -> Result<(Router, AppState), StartError> {
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
-    let cache = Cache::connect(&config, pause).await?;
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::new(registry.clone())?;
+    let cache = Cache::connect(&config, Stats::new(&registry)?, pause).await?;
     let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
 
     let secret = match &config.jwt_secret {
@@ -113,6 +119,7 @@ pub async fn build_app_with(
         config: Arc::new(config),
         users,
         jwt,
+        metrics,
     };
     let schema = graphql::build_schema(state.clone());
     Ok((http::router(state.clone(), schema), state))

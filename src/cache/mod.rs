@@ -20,7 +20,7 @@ mod stats;
 mod users;
 
 pub use glob::PatternError;
-pub use stats::{Counts, Kind};
+pub use stats::{Counts, Kind, Stats};
 pub use users::{CachedUsers, UserCounts};
 
 use std::{
@@ -41,7 +41,6 @@ use health::{Dirty, Health};
 use memory::MemoryBackend;
 use pause::{PausePoints, Point};
 use redis::RedisBackend;
-use stats::Stats;
 
 /// Errors of the cache layer. None reaches a client: callers fall back to the database.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +142,7 @@ impl Cache {
     /// (and answers from the database) when it is down.
     pub async fn connect(
         config: &Config,
+        stats: Stats,
         pause: Option<Arc<PausePoints>>,
     ) -> Result<Self, CacheError> {
         let backend = match config.cache_backend {
@@ -161,7 +161,7 @@ impl Cache {
                 backend,
                 kind: config.cache_backend,
                 health: Health::default(),
-                stats: Stats::default(),
+                stats,
                 prefix: config.cache_prefix.clone(),
                 user_ttl: config.cache_user_ttl,
                 default_ttl: config.cache_default_ttl,

@@ -1,5 +1,6 @@
-//! This process's cache counters, by kind of entry.
-use std::sync::atomic::{AtomicU64, Ordering};
+//! This process's cache counters, by kind of entry. They are Prometheus counters, registered in
+//! the app's registry, so `/metrics` and `cacheStats` read the same numbers.
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 /// What a lookup was for; each kind has its own counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +19,7 @@ impl Kind {
     /// Every kind, in counter order.
     pub const ALL: [Kind; 4] = [Kind::User, Kind::Email, Kind::List, Kind::Aggregate];
 
-    /// The name used in logs and stats.
+    /// The name used in logs, stats and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::User => "user",
@@ -29,13 +30,17 @@ impl Kind {
     }
 }
 
-/// Hits, misses and errors per kind.
-#[derive(Default)]
+/// One kind's counters.
+struct KindCounters {
+    hits: IntCounter,
+    misses: IntCounter,
+    errors: IntCounter,
+    shared: IntCounter,
+}
+
+/// Hits, misses, errors and shared loads per kind.
 pub struct Stats {
-    hits: [AtomicU64; 4],
-    misses: [AtomicU64; 4],
-    errors: [AtomicU64; 4],
-    shared: [AtomicU64; 4],
+    kinds: [KindCounters; 4],
 }
 
 /// A snapshot of one kind's counters (or of their sum).
@@ -60,27 +65,48 @@ impl Counts {
 }
 
 impl Stats {
+    /// Counters registered in `registry` as `cachegraph_cache_lookups_total{kind, result}`.
+    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let lookups = IntCounterVec::new(
+            Opts::new(
+                "cachegraph_cache_lookups_total",
+                "Cache lookups by kind of entry and result (hit, miss, shared, error).",
+            ),
+            &["kind", "result"],
+        )?;
+        registry.register(Box::new(lookups.clone()))?;
+        let counters = |kind: Kind| KindCounters {
+            hits: lookups.with_label_values(&[kind.as_str(), "hit"]),
+            misses: lookups.with_label_values(&[kind.as_str(), "miss"]),
+            errors: lookups.with_label_values(&[kind.as_str(), "error"]),
+            shared: lookups.with_label_values(&[kind.as_str(), "shared"]),
+        };
+        Ok(Self {
+            kinds: Kind::ALL.map(counters),
+        })
+    }
+
     pub fn hit(&self, kind: Kind) {
-        self.hits[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.kinds[kind as usize].hits.inc();
     }
     pub fn miss(&self, kind: Kind) {
-        self.misses[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.kinds[kind as usize].misses.inc();
     }
     pub fn shared(&self, kind: Kind) {
-        self.shared[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.kinds[kind as usize].shared.inc();
     }
     pub fn error(&self, kind: Kind) {
-        self.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.kinds[kind as usize].errors.inc();
     }
 
     /// One kind's counters.
     pub fn of(&self, kind: Kind) -> Counts {
-        let i = kind as usize;
+        let k = &self.kinds[kind as usize];
         Counts {
-            hits: self.hits[i].load(Ordering::Relaxed),
-            misses: self.misses[i].load(Ordering::Relaxed),
-            errors: self.errors[i].load(Ordering::Relaxed),
-            shared: self.shared[i].load(Ordering::Relaxed),
+            hits: k.hits.get(),
+            misses: k.misses.get(),
+            errors: k.errors.get(),
+            shared: k.shared.get(),
         }
     }
 
@@ -111,5 +137,17 @@ mod tests {
         };
         assert_eq!(c.hit_rate(), 66.67);
         assert_eq!(Counts::default().hit_rate(), 0.0);
+    }
+
+    #[test]
+    fn counters_are_per_kind_and_registered() {
+        let registry = Registry::new();
+        let stats = Stats::new(&registry).unwrap();
+        stats.hit(Kind::List);
+        stats.hit(Kind::List);
+        stats.miss(Kind::User);
+        assert_eq!(stats.of(Kind::List).hits, 2);
+        assert_eq!(stats.total().misses, 1);
+        assert!(!registry.gather().is_empty());
     }
 }

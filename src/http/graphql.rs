@@ -100,9 +100,35 @@ async fn execute(
     headers: &HeaderMap,
     request: Request,
 ) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let operation = request
+        .operation_name
+        .clone()
+        .or_else(|| first_operation_name(&request.query).map(str::to_owned));
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
     let response = state.schema.execute(request.data(auth)).await;
+    state
+        .app
+        .metrics
+        .record(operation.as_deref(), response.is_ok(), started.elapsed());
     GraphQLResponse::from(with_codes(response)).into_response()
+}
+
+/// The name of a document's first operation (`query Name …`), read without parsing, for
+/// metrics labels when the client sent no `operationName`.
+fn first_operation_name(query: &str) -> Option<&str> {
+    let rest = query.trim_start();
+    let rest = ["query", "mutation", "subscription"]
+        .iter()
+        .find_map(|kw| rest.strip_prefix(kw))?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
 }
 
 /// Gives every error an `extensions.code`: async-graphql's own parse and validation errors
@@ -137,5 +163,18 @@ fn code_for(err: &ServerError, before_execution: bool) -> &'static str {
         "GRAPHQL_VALIDATION_FAILED"
     } else {
         "INTERNAL_SERVER_ERROR"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operation_names() {
+        use super::first_operation_name as name;
+        assert_eq!(name("query Listing { users { id } }"), Some("Listing"));
+        assert_eq!(name("  mutation Do($x: Int) { a }"), Some("Do"));
+        assert_eq!(name("query { a }"), None);
+        assert_eq!(name("{ a }"), None);
+        assert_eq!(name("queryX { a }"), None);
     }
 }

@@ -2,6 +2,9 @@
 //! limits and request logs.
 mod graphql;
 mod health;
+mod metrics;
+
+pub use metrics::Metrics;
 
 use std::time::Duration;
 
@@ -33,6 +36,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             get(graphql::get_or_graphiql).post(graphql::post),
         )
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .with_state(HttpState { app, schema })
         .layer(TraceLayer::new_for_http());
     match cors {

@@ -271,3 +271,71 @@ fn schema_keeps_the_contract() {
         assert!(sdl.contains(line), "missing `{line}`");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_exported_in_prometheus_format() {
+    let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    app.gql("query Listing { users { id } }", json!({})).await;
+    app.gql("query Listing { users { id } }", json!({})).await;
+    app.gql("{ nope }", json!({})).await;
+    let resp = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = resp.text().await.unwrap();
+    for line in [
+        "cachegraph_graphql_requests_total{operation=\"Listing\",outcome=\"ok\"} 2",
+        "cachegraph_graphql_requests_total{operation=\"anonymous\",outcome=\"error\"} 1",
+        "cachegraph_cache_lookups_total{kind=\"list\",result=\"hit\"} 1",
+        "cachegraph_cache_lookups_total{kind=\"list\",result=\"miss\"} 1",
+        "cachegraph_cache_breaker_open 0",
+        "cachegraph_redis_up 1",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in\n{text}");
+    }
+    assert!(
+        text.contains("cachegraph_graphql_request_duration_seconds_bucket{operation=\"Listing\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_dependent_responses_are_private() {
+    let app = app().await;
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({ "query": "{ me { id } users { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    let cc = resp.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cc.contains("private") && cc.contains("no-cache"), "{cc}");
+    let anon = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        anon.headers()
+            .get("cache-control")
+            .is_none_or(|v| !v.to_str().unwrap().contains("public"))
+    );
+    let failed = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        failed.headers().get("cache-control").is_none(),
+        "errors are never cacheable"
+    );
+}

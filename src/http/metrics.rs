@@ -1,0 +1,112 @@
+//! `GET /metrics` in the Prometheus text format, from the app's own registry (no global one:
+//! tests run several apps in one process). Request counters are recorded by the GraphQL
+//! handler; cache counters by the cache layer; the breaker and Redis gauges are read at scrape.
+use std::time::Duration;
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use super::HttpState;
+
+/// The HTTP-level metrics and the registry every metric of this app lives in.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    breaker_open: IntGauge,
+    redis_up: IntGauge,
+}
+
+impl Metrics {
+    /// Registers the request, latency and cache-state metrics in `registry`.
+    pub fn new(registry: Registry) -> Result<Self, prometheus::Error> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "cachegraph_graphql_requests_total",
+                "GraphQL requests by operation name and outcome (ok, error).",
+            ),
+            &["operation", "outcome"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "cachegraph_graphql_request_duration_seconds",
+                "Time to execute a GraphQL request, by operation name.",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["operation"],
+        )?;
+        let breaker_open = IntGauge::new(
+            "cachegraph_cache_breaker_open",
+            "1 while the cache breaker is open (requests skip the cache).",
+        )?;
+        let redis_up = IntGauge::new(
+            "cachegraph_redis_up",
+            "1 when the Redis backend answers, 0 when not, -1 without a Redis backend.",
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(breaker_open.clone()))?;
+        registry.register(Box::new(redis_up.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            breaker_open,
+            redis_up,
+        })
+    }
+
+    /// Records one GraphQL request. Operation names come from clients: only short identifiers
+    /// are used as labels, anything else is `other`, so a client cannot blow up cardinality.
+    pub fn record(&self, operation: Option<&str>, ok: bool, elapsed: Duration) {
+        let operation = match operation {
+            None => "anonymous",
+            Some(name)
+                if name.len() <= 64
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                name
+            }
+            Some(_) => "other",
+        };
+        let outcome = if ok { "ok" } else { "error" };
+        self.requests.with_label_values(&[operation, outcome]).inc();
+        self.latency
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    let cache = state.app.users.store().cache();
+    let m = &state.app.metrics;
+    m.breaker_open.set(i64::from(
+        !cache.is_available() && cache.backend_name() != "none",
+    ));
+    m.redis_up.set(match cache.backend_name() {
+        "redis" => i64::from(cache.is_available()),
+        _ => -1,
+    });
+    let mut body = Vec::new();
+    match TextEncoder::new().encode(&m.registry.gather(), &mut body) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            body,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot encode metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
