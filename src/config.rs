@@ -76,6 +76,13 @@ pub struct Config {
     pub cache_breaker_interval: Duration,
     /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
     pub cache_memory_capacity: u64,
+    /// `CACHE_L1`: keep an in-process copy of Redis entries, invalidated by Redis client
+    /// tracking (Redis backend only).
+    pub cache_l1: bool,
+    /// `CACHE_L1_CAPACITY`: entries kept in L1.
+    pub cache_l1_capacity: u64,
+    /// `CACHE_L1_MAX_AGE_MS`: no L1 entry is served older than this, whatever tracking says.
+    pub cache_l1_max_age: Duration,
     /// `JWT_SECRET`: HS256 key; `None` means one is generated per start.
     pub jwt_secret: Option<Secret>,
     /// `JWT_TTL`: token lifetime.
@@ -130,6 +137,14 @@ impl Config {
                 Some(v) => v
                     .parse::<u64>()
                     .map_err(|_| invalid(var, format!("`{v}` is not a non-negative whole number"))),
+            }
+        };
+        let flag = |var: &'static str, default: bool| -> Result<bool, ConfigError> {
+            match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "on" | "yes") => Ok(true),
+                Some("0" | "false" | "off" | "no") => Ok(false),
+                Some(other) => Err(invalid(var, format!("`{other}` is not true or false"))),
             }
         };
         let positive = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -235,6 +250,9 @@ impl Config {
             cache_pool_size: positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
             cache_breaker_interval: Duration::from_millis(positive("CACHE_BREAKER_MS", 1000)?),
             cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,
+            cache_l1: flag("CACHE_L1", true)?,
+            cache_l1_capacity: positive("CACHE_L1_CAPACITY", 100_000)?,
+            cache_l1_max_age: Duration::from_millis(positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
             jwt_secret,
             jwt_ttl: Duration::from_secs(positive("JWT_TTL", 3600)?),
             admin_email,

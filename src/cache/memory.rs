@@ -8,11 +8,11 @@ use std::{
 
 use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
 
-use super::{glob, protocol::leading_number};
+use super::{glob, l1::Entry as Value, protocol::leading_number};
 
 #[derive(Clone)]
 struct Entry {
-    value: Arc<str>,
+    value: Arc<Value>,
     ttl: Duration,
 }
 
@@ -49,13 +49,14 @@ impl MemoryBackend {
         }
     }
 
-    pub async fn get(&self, key: &str) -> Option<String> {
-        self.entries.get(key).await.map(|e| e.value.to_string())
+    /// The entry for `key`; its decoded form is kept with it, so hits do not parse again.
+    pub async fn get(&self, key: &str) -> Option<Arc<Value>> {
+        self.entries.get(key).await.map(|e| e.value)
     }
 
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) {
         let entry = Entry {
-            value: value.into(),
+            value: Arc::new(Value::new(value)),
             ttl,
         };
         self.entries.insert(key.to_owned(), entry).await;
@@ -64,7 +65,7 @@ impl MemoryBackend {
     /// Same contract as the Redis script: never replace an equal or newer version.
     pub async fn set_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
         let entry = Entry {
-            value: value.into(),
+            value: Arc::new(Value::new(value)),
             ttl,
         };
         let result = self
@@ -72,7 +73,7 @@ impl MemoryBackend {
             .entry(key.to_owned())
             .and_compute_with(|current| async move {
                 let newer_held = current
-                    .and_then(|c| leading_number(&c.into_value().value, "v"))
+                    .and_then(|c| leading_number(c.into_value().value.raw(), "v"))
                     .is_some_and(|v| v >= version);
                 if newer_held { Op::Nop } else { Op::Put(entry) }
             })
@@ -91,18 +92,18 @@ impl MemoryBackend {
                     .unwrap_or_default()
                     .as_micros() as u64;
                 let value = current
-                    .and_then(|c| c.into_value().value.parse::<u64>().ok())
+                    .and_then(|c| c.into_value().value.raw().parse::<u64>().ok())
                     .unwrap_or(now);
                 let value = if bump { value + 1 } else { value };
                 Op::Put(Entry {
-                    value: value.to_string().into(),
+                    value: Arc::new(Value::new(&value.to_string())),
                     ttl,
                 })
             })
             .await;
         result
             .into_entry()
-            .and_then(|e| e.into_value().value.parse().ok())
+            .and_then(|e| e.into_value().value.raw().parse().ok())
             .unwrap_or(0)
     }
 

@@ -12,6 +12,7 @@
 mod flight;
 mod glob;
 pub mod health;
+pub mod l1;
 mod memory;
 pub mod pause;
 pub mod protocol;
@@ -38,6 +39,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::config::{CacheBackendKind, Config};
 use flight::{Flights, Turn};
 use health::{Dirty, Health};
+use l1::{Entry, L1};
 use memory::MemoryBackend;
 use pause::{PausePoints, Point};
 use redis::RedisBackend;
@@ -122,6 +124,8 @@ struct Inner {
     /// never shared with requests that started after it.
     epoch: AtomicU64,
     pause: Option<Arc<PausePoints>>,
+    /// The in-process layer in front of Redis (`CACHE_L1`), when tracking is configured.
+    l1: Option<Arc<L1>>,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -169,8 +173,17 @@ impl Cache {
                 flights: Flights::default(),
                 epoch: AtomicU64::new(0),
                 pause,
+                l1: None,
             }),
         };
+        let mut cache = cache;
+        if config.cache_backend == CacheBackendKind::Redis && config.cache_l1 {
+            let l1 = Arc::new(L1::new(config.cache_l1_capacity, config.cache_l1_max_age));
+            l1.track(config.redis_url.expose(), &config.cache_prefix)?;
+            if let Some(inner) = Arc::get_mut(&mut cache.inner) {
+                inner.l1 = Some(l1);
+            }
+        }
         match &cache.inner.backend {
             Backend::Redis(redis) => {
                 if redis.wait_connected(Duration::from_secs(1)).await && redis.ping().await.is_ok()
@@ -235,26 +248,74 @@ impl Cache {
 
     // ---- primitive operations, dispatched to the backend ----
 
-    pub(crate) async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    /// The entry at `key`: from L1 when it holds it, else from the backend (and kept in L1).
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<Arc<Entry>>, CacheError> {
         match &self.inner.backend {
-            Backend::Redis(r) => r.get(key).await,
+            Backend::Redis(r) => match &self.inner.l1 {
+                Some(l1) => {
+                    if let Some(entry) = l1.get(key)
+                        && l1.barrier().await
+                    {
+                        return Ok(Some(entry));
+                    }
+                    let fence = l1.fence();
+                    Ok(r.get(key).await?.map(|raw| l1.fill(key, &raw, fence)))
+                }
+                None => Ok(r.get(key).await?.map(|raw| Arc::new(Entry::new(&raw)))),
+            },
             Backend::Memory(m) => Ok(m.get(key).await),
             Backend::None => Err(CacheError::Unavailable),
         }
     }
 
+    /// Two entries in one round trip (same cluster slot), each from L1 when it holds it.
     async fn mget2(
         &self,
         a: &str,
         b: &str,
-    ) -> Result<(Option<String>, Option<String>), CacheError> {
+    ) -> Result<(Option<Arc<Entry>>, Option<Arc<Entry>>), CacheError> {
         match &self.inner.backend {
             Backend::Redis(r) => {
+                if let Some(l1) = &self.inner.l1
+                    && let (Some(x), Some(y)) = (l1.get(a), l1.get(b))
+                    && l1.barrier().await
+                {
+                    return Ok((Some(x), Some(y)));
+                }
+                let fence = self.inner.l1.as_ref().map(|l1| l1.fence());
                 let mut values = r.mget(&[a, b]).await?.into_iter();
-                Ok((values.next().flatten(), values.next().flatten()))
+                let keep = |key: &str, raw: Option<String>| {
+                    raw.map(|raw| match (&self.inner.l1, fence) {
+                        (Some(l1), Some(fence)) => l1.fill(key, &raw, fence),
+                        _ => Arc::new(Entry::new(&raw)),
+                    })
+                };
+                let x = keep(a, values.next().flatten());
+                let y = keep(b, values.next().flatten());
+                Ok((x, y))
             }
             Backend::Memory(m) => Ok((m.get(a).await, m.get(b).await)),
             Backend::None => Err(CacheError::Unavailable),
+        }
+    }
+
+    /// Whether L1 holds a valid entry for the full `key` (tests measure invalidation delay).
+    pub fn l1_holds(&self, key: &str) -> bool {
+        self.inner
+            .l1
+            .as_ref()
+            .is_some_and(|l1| l1.get(key).is_some())
+    }
+
+    /// Whether L1 is serving (configured, and its tracking connection is up).
+    pub fn l1_live(&self) -> bool {
+        self.inner.l1.as_ref().is_some_and(|l1| l1.is_live())
+    }
+
+    /// Drops `key` from L1 after this process wrote it (or tried to): read-your-writes.
+    fn l1_drop(&self, key: &str) {
+        if let Some(l1) = &self.inner.l1 {
+            l1.invalidate(key);
         }
     }
 
@@ -264,14 +325,16 @@ impl Cache {
         value: &str,
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        match &self.inner.backend {
+        let result = match &self.inner.backend {
             Backend::Redis(r) => r.set(key, value, ttl).await,
             Backend::Memory(m) => {
                 m.set(key, value, ttl).await;
                 Ok(())
             }
             Backend::None => Err(CacheError::Unavailable),
-        }
+        };
+        self.l1_drop(key);
+        result
     }
 
     pub(crate) async fn set_if_newer(
@@ -281,31 +344,41 @@ impl Cache {
         value: &str,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        match &self.inner.backend {
+        let result = match &self.inner.backend {
             Backend::Redis(r) => r.set_if_newer(key, version, value, ttl).await,
             Backend::Memory(m) => Ok(m.set_if_newer(key, version, value, ttl).await),
             Backend::None => Err(CacheError::Unavailable),
-        }
+        };
+        self.l1_drop(key);
+        result
     }
 
     pub(crate) async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {
-        match &self.inner.backend {
+        let result = match &self.inner.backend {
             Backend::Redis(r) => r.del(keys).await,
             Backend::Memory(m) => {
                 m.del(keys).await;
                 Ok(())
             }
             Backend::None => Err(CacheError::Unavailable),
+        };
+        for key in keys {
+            self.l1_drop(key);
         }
+        result
     }
 
     async fn generation(&self, tag: &str, bump: bool) -> Result<u64, CacheError> {
         let key = self.key(&format!("{{{tag}}}:gen"));
-        match &self.inner.backend {
+        let result = match &self.inner.backend {
             Backend::Redis(r) => r.generation(&key, bump, GENERATION_TTL).await,
             Backend::Memory(m) => Ok(m.generation(&key, bump, GENERATION_TTL).await),
             Backend::None => Err(CacheError::Unavailable),
+        };
+        if bump {
+            self.l1_drop(&key);
         }
+        result
     }
 
     pub(crate) async fn ping(&self) -> Result<(), CacheError> {
@@ -386,13 +459,13 @@ impl Cache {
 
     /// The entry of a tagged key if it carries the tag's current generation; otherwise that
     /// generation (started if missing), to stamp a fill with.
-    async fn read_tagged<T: DeserializeOwned>(
+    async fn read_tagged<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
         gen_key: &str,
         key: &str,
     ) -> Result<Tagged<T>, CacheError> {
         let (generation, entry) = self.mget2(gen_key, key).await?;
-        let Some(generation) = generation.and_then(|g| g.parse::<u64>().ok()) else {
+        let Some(generation) = generation.and_then(|g| g.raw().parse::<u64>().ok()) else {
             let tag = gen_key
                 .strip_prefix(self.inner.prefix.as_str())
                 .and_then(|k| k.strip_prefix('{'))
@@ -400,11 +473,13 @@ impl Cache {
                 .unwrap_or_default();
             return Ok(Tagged::Miss(self.generation(tag, false).await?));
         };
-        if let Some(entry) = entry.filter(|e| protocol::leading_number(e, "g") == Some(generation))
+        if let Some(entry) =
+            entry.filter(|e| protocol::leading_number(e.raw(), "g") == Some(generation))
         {
-            match protocol::data(&entry).map(serde_json::from_str::<T>) {
-                Some(Ok(value)) => return Ok(Tagged::Hit(value)),
-                _ => tracing::warn!(key, "undecodable cache entry; reloading"),
+            let decoded = entry.decoded(|raw| serde_json::from_str::<T>(protocol::data(raw)?).ok());
+            match decoded {
+                Some(value) => return Ok(Tagged::Hit(T::clone(&value))),
+                None => tracing::warn!(key, "undecodable cache entry; reloading"),
             }
         }
         Ok(Tagged::Miss(generation))

@@ -105,11 +105,11 @@ impl CachedUsers {
     async fn read_user(&self, key: &str) -> Result<Option<Option<User>>, CacheError> {
         Ok(match self.cache.get(key).await? {
             Some(entry) => {
-                let user = decode_user(&entry);
+                let user = entry.decoded(decode_user);
                 if user.is_none() {
                     tracing::warn!(key, "undecodable cache entry; reloading");
                 }
-                user
+                user.map(|u| Option::clone(&u))
             }
             None => None,
         })
@@ -157,7 +157,7 @@ impl CachedUsers {
         if self.cache.is_available() {
             match self.cache.get(&key).await {
                 Ok(Some(pointer)) => {
-                    if let Ok(id) = pointer.parse::<i64>() {
+                    if let Ok(id) = pointer.raw().parse::<i64>() {
                         match self.get(id).await? {
                             Some(user) if user.email == email => {
                                 self.cache.stats().hit(Kind::Email);

@@ -106,7 +106,12 @@ async fn execute(
         .clone()
         .or_else(|| first_operation_name(&request.query).map(str::to_owned));
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
-    let response = state.schema.execute(request.data(auth)).await;
+    // L1 reads of this request share barrier rounds begun after it started.
+    let response = crate::cache::l1::request_scope(
+        tokio::time::Instant::now(),
+        state.schema.execute(request.data(auth)),
+    )
+    .await;
     state
         .app
         .metrics

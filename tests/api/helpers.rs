@@ -373,6 +373,14 @@ impl TestApp {
             _shutdown: tx,
         };
         app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        // Every layer on: with Redis up, wait (bounded) until L1 serves, so tests exercise it.
+        let cache = app.state.users.store().cache().clone();
+        if app.state.config.cache_l1 && cache.backend_name() == "redis" && cache.is_available() {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while !cache.l1_live() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         app
     }
 

@@ -1,0 +1,410 @@
+//! L1: an in-process copy of Redis entries, kept coherent across instances by Redis itself.
+//!
+//! A dedicated RESP3 connection runs `CLIENT TRACKING ON BCAST PREFIX <CACHE_PREFIX>`, so Redis
+//! pushes the name of every key under our prefix that anyone modifies, expires or evicts. Each
+//! push drops the key here before it can be served again. Values are the raw Redis strings,
+//! with a slot for their decoded form so a hit does not parse JSON again.
+//!
+//! *Invariants.*
+//! - L1 serves only while the tracking connection is up and tracking is on: when it drops,
+//!   reconnects or a push is lost (channel lag), L1 is flushed and bypassed until tracking is
+//!   on again. Entries also have a hard maximum age.
+//! - A fill never overwrites a newer invalidation: an invalidation leaves a marker with its
+//!   sequence number, and a fill whose Redis read started before that number is dropped (the
+//!   classic "read, invalidate, then store the old value" race).
+//! - This process's own writes invalidate their keys here before the mutation returns, so an
+//!   instance always reads its own writes.
+//! - **Read barrier.** A push can still be on its way (in a socket, or waiting for our listener
+//!   task) when another instance's mutation has already returned. So before an L1 hit is
+//!   served, the request makes sure a *barrier round* that began after the request began has
+//!   completed: a PING on the tracking connection, whose PONG Redis sends after every push it
+//!   generated before it (RESP3 pushes are in-band and ordered), followed by applying every
+//!   push received. Rounds are shared by all requests waiting at the time, so a burst of
+//!   requests costs one round trip, not one each; a request pays at most one round, however
+//!   many keys it reads. If a round fails, the request reads Redis instead.
+use std::{
+    any::Any,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use fred::{
+    prelude::*,
+    types::{RespVersion, config::ReconnectPolicy},
+};
+use moka::{ops::compute::Op, sync::Cache as Moka};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
+
+tokio::task_local! {
+    /// When the current request began: a barrier round that began later covers it.
+    static REQUEST_START: Instant;
+}
+
+/// Runs `fut` as one request: its L1 reads share barrier rounds begun after `start`.
+pub async fn request_scope<F: std::future::Future>(start: Instant, fut: F) -> F::Output {
+    REQUEST_START.scope(start, fut).await
+}
+
+/// How long a request waits for a barrier round before reading Redis instead.
+const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A raw Redis value held in L1, with its decoded form once someone decoded it.
+pub struct Entry {
+    raw: Arc<str>,
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Entry {
+    /// An entry holding `raw`, not decoded yet.
+    pub fn new(raw: &str) -> Self {
+        Self {
+            raw: raw.into(),
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// The raw string.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The value `decode` makes of the raw string, decoded at most once per entry.
+    pub fn decoded<T: Send + Sync + 'static>(
+        &self,
+        decode: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<Arc<T>> {
+        if let Some(any) = self.decoded.get() {
+            return any.clone().downcast::<T>().ok();
+        }
+        let value: Arc<T> = Arc::new(decode(&self.raw)?);
+        let _ = self.decoded.set(value.clone());
+        Some(value)
+    }
+}
+
+#[derive(Clone)]
+enum Slot {
+    Value(Arc<Entry>),
+    /// Invalidated at this sequence number.
+    Invalidated(u64),
+}
+
+/// The in-process layer.
+pub struct L1 {
+    slots: Moka<String, Slot>,
+    /// Bumped by every invalidation; a read remembers it to fence its fill.
+    seq: AtomicU64,
+    /// Fills that read before this sequence number are dropped (set by flushes).
+    valid_from: AtomicU64,
+    live: AtomicBool,
+    /// Requests for a barrier round, served by the tracking task.
+    barrier: OnceLock<mpsc::Sender<oneshot::Sender<bool>>>,
+    /// When the last completed barrier round began (nanoseconds since `origin`).
+    last_round: AtomicU64,
+    origin: Instant,
+}
+
+/// The sequence number a read saw before going to Redis.
+#[derive(Clone, Copy)]
+pub struct ReadFence(u64);
+
+impl L1 {
+    /// An empty, not yet live L1 of at most `capacity` entries, none older than `max_age`.
+    pub fn new(capacity: u64, max_age: Duration) -> Self {
+        Self {
+            slots: Moka::builder()
+                .max_capacity(capacity)
+                .time_to_live(max_age)
+                .build(),
+            seq: AtomicU64::new(1),
+            valid_from: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            barrier: OnceLock::new(),
+            last_round: AtomicU64::new(0),
+            origin: Instant::now(),
+        }
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.origin).as_nanos() as u64
+    }
+
+    /// Waits until every invalidation Redis pushed before the current request began has been
+    /// applied here. `false` when that cannot be known (tracking down, round timed out).
+    pub async fn barrier(&self) -> bool {
+        let since = REQUEST_START
+            .try_with(|s| *s)
+            .unwrap_or_else(|_| Instant::now());
+        let since = self.nanos(since).max(1);
+        if self.last_round.load(Ordering::Acquire) >= since {
+            return true;
+        }
+        let Some(tx) = self.barrier.get() else {
+            return false;
+        };
+        let (done_tx, done_rx) = oneshot::channel();
+        if tx.send(done_tx).await.is_err() {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(BARRIER_TIMEOUT, done_rx).await,
+            Ok(Ok(true))
+        )
+    }
+
+    /// Whether L1 may serve now.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// The entry for `key`, if held and valid. Callers pass the [`L1::barrier`] before serving it.
+    pub fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        if !self.is_live() {
+            return None;
+        }
+        match self.slots.get(key)? {
+            Slot::Value(entry) => Some(entry),
+            Slot::Invalidated(_) => None,
+        }
+    }
+
+    /// Call before reading `key` from Redis; pass the fence to [`L1::fill`].
+    pub fn fence(&self) -> ReadFence {
+        ReadFence(self.seq.load(Ordering::Acquire))
+    }
+
+    /// Keeps what Redis returned, unless `key` was invalidated (or L1 flushed) since `fence`.
+    /// Returns the entry to decode from either way.
+    pub fn fill(&self, key: &str, raw: &str, fence: ReadFence) -> Arc<Entry> {
+        let entry = Arc::new(Entry::new(raw));
+        if !self.is_live() || fence.0 < self.valid_from.load(Ordering::Acquire) {
+            return entry;
+        }
+        let put = entry.clone();
+        self.slots
+            .entry(key.to_owned())
+            .and_compute_with(|current| match current.map(|c| c.into_value()) {
+                // An invalidation numbered after the fence happened after the read began.
+                Some(Slot::Invalidated(at)) if at > fence.0 => Op::Nop,
+                _ => Op::Put(Slot::Value(put)),
+            });
+        entry
+    }
+
+    /// Drops `key`: it changed in Redis (or this process just wrote it).
+    pub fn invalidate(&self, key: &str) {
+        let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.slots.insert(key.to_owned(), Slot::Invalidated(at));
+    }
+
+    /// Drops everything, and every fill that read before now.
+    pub fn flush(&self) {
+        let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.valid_from.store(at, Ordering::Release);
+        self.slots.invalidate_all();
+    }
+
+    fn apply(&self, pushed: fred::types::client::Invalidation) {
+        if pushed.keys.is_empty() {
+            self.flush(); // FLUSHDB / FLUSHALL
+        }
+        for key in pushed.keys {
+            if let Some(key) = key.as_str() {
+                self.invalidate(key);
+            }
+        }
+    }
+
+    fn set_live(&self, live: bool) {
+        if !live {
+            self.live.store(false, Ordering::Release);
+            self.flush();
+        } else {
+            self.flush();
+            self.live.store(true, Ordering::Release);
+        }
+    }
+
+    /// Opens the tracking connection to `url` and keeps L1 coherent until the process ends:
+    /// live while tracking is on, flushed and bypassed while it is not.
+    pub fn track(self: &Arc<Self>, url: &str, prefix: &str) -> Result<(), fred::error::Error> {
+        let mut config = Config::from_url(url)?;
+        config.version = RespVersion::RESP3;
+        config.fail_fast = false;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_performance_config(|p| {
+                p.default_command_timeout = Duration::from_secs(2);
+                p.broadcast_channel_capacity = 8192;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(2);
+                c.unresponsive = fred::types::config::UnresponsiveConfig {
+                    max_timeout: Some(Duration::from_secs(2)),
+                    interval: Duration::from_millis(500),
+                };
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let client = builder.build()?;
+        let l1 = self.clone();
+        let prefix = prefix.to_owned();
+        let (barrier_tx, mut barrier_rx) = mpsc::channel::<oneshot::Sender<bool>>(4096);
+        let _ = self.barrier.set(barrier_tx);
+        tokio::spawn(async move {
+            let mut invalidations = client.invalidation_rx();
+            let mut reconnects = client.reconnect_rx();
+            let mut errors = client.error_rx();
+            let _connection = client.connect();
+            loop {
+                if !l1.is_live() {
+                    // (Re)start tracking; until it is on, L1 stays flushed and bypassed.
+                    let tracking = match client.wait_for_connect().await {
+                        Ok(()) => {
+                            // Tracking is per connection; turn it off first in case this
+                            // connection already had it (a retry after a lost push).
+                            let _ = client.stop_tracking().await;
+                            client
+                                .start_tracking(vec![prefix.clone()], true, false, false, false)
+                                .await
+                        }
+                        Err(err) => Err(err),
+                    };
+                    match tracking {
+                        Ok(()) => {
+                            // Connections made before tracking went on are covered by it.
+                            while reconnects.try_recv().is_ok() {}
+                            while errors.try_recv().is_ok() {}
+                            l1.set_live(true);
+                            tracing::info!("L1 coherent: tracking invalidations under the prefix");
+                        }
+                        Err(err) => {
+                            tracing::debug!(error = %err, "L1 tracking not on yet");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            continue;
+                        }
+                    }
+                }
+                tokio::select! {
+                    pushed = invalidations.recv() => match pushed {
+                        Ok(inv) => l1.apply(inv),
+                        Err(_) => {
+                            // Lagged or closed: pushes may be lost.
+                            tracing::warn!("L1 invalidations lost; flushing L1");
+                            l1.set_live(false);
+                            invalidations = client.invalidation_rx();
+                        }
+                    },
+                    Some(first) = barrier_rx.recv() => {
+                        // One round for everyone waiting now.
+                        let mut waiting = vec![first];
+                        while let Ok(more) = barrier_rx.try_recv() {
+                            waiting.push(more);
+                        }
+                        let began = Instant::now();
+                        let ponged = tokio::time::timeout(BARRIER_TIMEOUT, client.ping::<()>(None)).await;
+                        let mut ok = matches!(ponged, Ok(Ok(())));
+                        // Every push sent before the PONG is in the channel now: apply them.
+                        loop {
+                            match invalidations.try_recv() {
+                                Ok(inv) => l1.apply(inv),
+                                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
+                                Err(_) => {
+                                    tracing::warn!("L1 invalidations lost; flushing L1");
+                                    l1.set_live(false);
+                                    invalidations = client.invalidation_rx();
+                                    ok = false;
+                                    break;
+                                }
+                            }
+                        }
+                        if ok {
+                            l1.last_round.fetch_max(l1.nanos(began), Ordering::AcqRel);
+                        }
+                        for done in waiting {
+                            let _ = done.send(ok);
+                        }
+                    }
+                    _ = reconnects.recv() => {
+                        tracing::warn!("L1 tracking connection reconnected; flushing L1");
+                        l1.set_live(false);
+                    }
+                    _ = errors.recv() => {
+                        tracing::warn!("L1 tracking connection lost; L1 bypassed until it is back");
+                        l1.set_live(false);
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live() -> L1 {
+        let l1 = L1::new(100, Duration::from_secs(60));
+        l1.set_live(true);
+        l1
+    }
+
+    #[test]
+    fn fills_serve_until_invalidated() {
+        let l1 = live();
+        let fence = l1.fence();
+        l1.fill("k", "v1", fence);
+        assert_eq!(l1.get("k").unwrap().raw(), "v1");
+        l1.invalidate("k");
+        assert!(l1.get("k").is_none());
+    }
+
+    #[test]
+    fn a_fill_that_read_before_an_invalidation_is_dropped() {
+        let l1 = live();
+        let fence = l1.fence(); // read starts
+        l1.invalidate("k"); // the key changes meanwhile
+        l1.fill("k", "old", fence); // the read's old value arrives
+        assert!(l1.get("k").is_none());
+        let later = l1.fence();
+        l1.fill("k", "new", later);
+        assert_eq!(l1.get("k").unwrap().raw(), "new");
+    }
+
+    #[test]
+    fn flush_drops_everything_and_older_fills() {
+        let l1 = live();
+        let fence = l1.fence();
+        l1.fill("a", "1", l1.fence());
+        l1.flush();
+        l1.fill("b", "2", fence);
+        assert!(l1.get("a").is_none() && l1.get("b").is_none());
+    }
+
+    #[test]
+    fn not_live_serves_nothing() {
+        let l1 = L1::new(100, Duration::from_secs(60));
+        l1.fill("k", "v", l1.fence());
+        assert!(l1.get("k").is_none());
+    }
+
+    #[test]
+    fn decoded_once() {
+        let e = Entry::new("41");
+        let calls = std::cell::Cell::new(0);
+        let d = |s: &str| {
+            calls.set(calls.get() + 1);
+            s.parse::<u32>().ok().map(|n| n + 1)
+        };
+        assert_eq!(*e.decoded(d).unwrap(), 42);
+        assert_eq!(*e.decoded(d).unwrap(), 42);
+        assert_eq!(calls.get(), 1);
+    }
+}
