@@ -76,6 +76,8 @@ pub struct Config {
     pub cache_breaker_interval: Duration,
     /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
     pub cache_memory_capacity: u64,
+    /// `CACHE_PARSED_QUERIES`: reuse parsed and validated documents by query text.
+    pub cache_parsed_queries: bool,
     /// `CACHE_L1`: keep an in-process copy of Redis entries, invalidated by Redis client
     /// tracking (Redis backend only).
     pub cache_l1: bool,
@@ -251,6 +253,7 @@ impl Config {
             cache_breaker_interval: Duration::from_millis(positive("CACHE_BREAKER_MS", 1000)?),
             cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,
             cache_l1: flag("CACHE_L1", true)?,
+            cache_parsed_queries: flag("CACHE_PARSED_QUERIES", true)?,
             cache_l1_capacity: positive("CACHE_L1_CAPACITY", 100_000)?,
             cache_l1_max_age: Duration::from_millis(positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
             jwt_secret,

@@ -5,6 +5,7 @@
 mod guards;
 mod mutation;
 mod query;
+mod query_cache;
 mod types;
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
@@ -26,9 +27,18 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySu
         .limit_directives(32)
 }
 
-/// The schema serving requests with `state`.
+/// The schema serving requests with `state`: Apollo persisted queries (hash-only requests)
+/// are accepted, and parsed documents are cached unless `CACHE_PARSED_QUERIES=false`.
 pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder(&state.config).data(state).finish()
+    use async_graphql::extensions::apollo_persisted_queries::{
+        ApolloPersistedQueries, LruCacheStorage,
+    };
+    let mut builder = schema_builder(&state.config)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
+    if state.config.cache_parsed_queries {
+        builder = builder.extension(query_cache::QueryCache::new(8 << 20));
+    }
+    builder.data(state).finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

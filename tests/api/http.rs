@@ -339,3 +339,67 @@ async fn caller_dependent_responses_are_private() {
         "errors are never cacheable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_queries_and_cached_documents() {
+    let app = app().await;
+    let query = "query Me { me { email } }";
+    let hash = {
+        use std::fmt::Write;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(query.as_bytes());
+        digest.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    let apq = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let send = |body: Value| {
+        app.http
+            .post(app.url("/graphql"))
+            .bearer_auth(&app.admin_token)
+            .json(&body)
+            .send()
+    };
+    let miss: Value = send(json!({ "extensions": apq }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        miss["errors"][0]["message"], "PersistedQueryNotFound",
+        "{miss}"
+    );
+    let full: Value = send(json!({ "query": query, "extensions": apq }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(full["data"]["me"]["email"], "admin@example.com", "{full}");
+    let hashed: Value = send(json!({ "extensions": apq }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        hashed["data"]["me"]["email"], "admin@example.com",
+        "{hashed}"
+    );
+
+    // The same document with other variables is validated for those variables.
+    let q = "query Page($l: Int!) { users(limit: $l) { id } }";
+    for (limit, ok) in [
+        (10, true),
+        (10, true),
+        (0, false),
+        (5000, false),
+        (20, true),
+    ] {
+        let body = app.gql(q, json!({ "l": limit })).await;
+        assert_eq!(body["errors"].is_null(), ok, "limit {limit}: {body}");
+    }
+    let body = app.gql(q, json!({ "l": "ten" })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+}
