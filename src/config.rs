@@ -78,6 +78,10 @@ pub struct Config {
     pub cache_memory_capacity: u64,
     /// `CACHE_PARSED_QUERIES`: reuse parsed and validated documents by query text.
     pub cache_parsed_queries: bool,
+    /// `CACHE_RESPONSES`: keep whole responses, invalidated exactly by the entries they read.
+    pub cache_responses: bool,
+    /// `CACHE_RESPONSES_BYTES`: memory for kept responses.
+    pub cache_responses_bytes: u64,
     /// `CACHE_L1`: keep an in-process copy of Redis entries, invalidated by Redis client
     /// tracking (Redis backend only).
     pub cache_l1: bool,
@@ -254,6 +258,8 @@ impl Config {
             cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,
             cache_l1: flag("CACHE_L1", true)?,
             cache_parsed_queries: flag("CACHE_PARSED_QUERIES", true)?,
+            cache_responses: flag("CACHE_RESPONSES", true)?,
+            cache_responses_bytes: positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
             cache_l1_capacity: positive("CACHE_L1_CAPACITY", 100_000)?,
             cache_l1_max_age: Duration::from_millis(positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
             jwt_secret,

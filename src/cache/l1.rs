@@ -41,16 +41,6 @@ use tokio::{
     time::Instant,
 };
 
-tokio::task_local! {
-    /// When the current request began: a barrier round that began later covers it.
-    static REQUEST_START: Instant;
-}
-
-/// Runs `fut` as one request: its L1 reads share barrier rounds begun after `start`.
-pub async fn request_scope<F: std::future::Future>(start: Instant, fut: F) -> F::Output {
-    REQUEST_START.scope(start, fut).await
-}
-
 /// How long a request waits for a barrier round before reading Redis instead.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -138,9 +128,8 @@ impl L1 {
     /// Waits until every invalidation Redis pushed before the current request began has been
     /// applied here. `false` when that cannot be known (tracking down, round timed out).
     pub async fn barrier(&self) -> bool {
-        let since = REQUEST_START
-            .try_with(|s| *s)
-            .unwrap_or_else(|_| Instant::now());
+        // A barrier round that began after the request began covers it.
+        let since = super::request::started().unwrap_or_else(Instant::now);
         let since = self.nanos(since).max(1);
         if self.last_round.load(Ordering::Acquire) >= since {
             return true;

@@ -17,6 +17,8 @@ mod memory;
 pub mod pause;
 pub mod protocol;
 mod redis;
+pub mod request;
+pub mod responses;
 mod stats;
 mod users;
 
@@ -102,6 +104,8 @@ pub struct CacheReport {
     pub by_kind: Vec<(Kind, Counts)>,
     pub keys: Option<u64>,
     pub server: ServerInfo,
+    /// Whole responses served from the response cache, when it is on.
+    pub responses_served: Option<u64>,
 }
 
 enum Backend {
@@ -126,6 +130,8 @@ struct Inner {
     pause: Option<Arc<PausePoints>>,
     /// The in-process layer in front of Redis (`CACHE_L1`), when tracking is configured.
     l1: Option<Arc<L1>>,
+    /// Whole responses (`CACHE_RESPONSES`): with the memory backend, or Redis with L1.
+    responses: Option<responses::Responses>,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -174,6 +180,7 @@ impl Cache {
                 epoch: AtomicU64::new(0),
                 pause,
                 l1: None,
+                responses: None,
             }),
         };
         let mut cache = cache;
@@ -183,6 +190,20 @@ impl Cache {
             if let Some(inner) = Arc::get_mut(&mut cache.inner) {
                 inner.l1 = Some(l1);
             }
+        }
+        let exact_invalidation = match config.cache_backend {
+            CacheBackendKind::Redis => config.cache_l1,
+            CacheBackendKind::Memory => true,
+            CacheBackendKind::None => false,
+        };
+        if config.cache_responses
+            && exact_invalidation
+            && let Some(inner) = Arc::get_mut(&mut cache.inner)
+        {
+            inner.responses = Some(responses::Responses::new(
+                config.cache_responses_bytes,
+                config.cache_l1_max_age,
+            ));
         }
         match &cache.inner.backend {
             Backend::Redis(redis) => {
@@ -239,6 +260,47 @@ impl Cache {
         ttl.mul_f64(rand::rng().random_range(0.9..=1.1))
     }
 
+    /// Counts a lookup answered by the database; its response cannot be cached this time.
+    pub(crate) fn counted_miss(&self, kind: Kind) {
+        self.inner.stats.miss(kind);
+        request::uncacheable();
+    }
+
+    /// Counts a lookup answered by another request's load; not cacheable either.
+    pub(crate) fn counted_shared(&self, kind: Kind) {
+        self.inner.stats.shared(kind);
+        request::uncacheable();
+    }
+
+    /// Whether every `(key, entry)` is still what the cache holds, without asking Redis (L1
+    /// after its read barrier, or the memory backend). `false` when that cannot be known.
+    pub async fn still_current(&self, deps: &[(String, Arc<Entry>)]) -> bool {
+        if !self.is_available() {
+            return false;
+        }
+        match &self.inner.backend {
+            Backend::Redis(_) => {
+                let Some(l1) = &self.inner.l1 else {
+                    return false;
+                };
+                if !l1.is_live() || !l1.barrier().await {
+                    return false;
+                }
+                deps.iter()
+                    .all(|(key, entry)| l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)))
+            }
+            Backend::Memory(m) => {
+                for (key, entry) in deps {
+                    if !m.get(key).await.is_some_and(|now| Arc::ptr_eq(&now, entry)) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Backend::None => false,
+        }
+    }
+
     /// Records a failed cache operation: counted, and the breaker opens.
     pub(crate) fn failed(&self, kind: Kind, err: &CacheError) {
         self.inner.stats.error(kind);
@@ -250,6 +312,15 @@ impl Cache {
 
     /// The entry at `key`: from L1 when it holds it, else from the backend (and kept in L1).
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Arc<Entry>>, CacheError> {
+        let entry = self.get_unrecorded(key).await?;
+        match &entry {
+            Some(entry) => request::record(key, entry),
+            None => request::uncacheable(),
+        }
+        Ok(entry)
+    }
+
+    async fn get_unrecorded(&self, key: &str) -> Result<Option<Arc<Entry>>, CacheError> {
         match &self.inner.backend {
             Backend::Redis(r) => match &self.inner.l1 {
                 Some(l1) => {
@@ -270,6 +341,22 @@ impl Cache {
 
     /// Two entries in one round trip (same cluster slot), each from L1 when it holds it.
     async fn mget2(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<(Option<Arc<Entry>>, Option<Arc<Entry>>), CacheError> {
+        let (x, y) = self.mget2_unrecorded(a, b).await?;
+        match (&x, &y) {
+            (Some(ex), Some(ey)) => {
+                request::record(a, ex);
+                request::record(b, ey);
+            }
+            _ => request::uncacheable(),
+        }
+        Ok((x, y))
+    }
+
+    async fn mget2_unrecorded(
         &self,
         a: &str,
         b: &str,
@@ -297,6 +384,11 @@ impl Cache {
             Backend::Memory(m) => Ok((m.get(a).await, m.get(b).await)),
             Backend::None => Err(CacheError::Unavailable),
         }
+    }
+
+    /// The response cache, when enabled.
+    pub fn responses(&self) -> Option<&responses::Responses> {
+        self.inner.responses.as_ref()
     }
 
     /// Whether L1 holds a valid entry for the full `key` (tests measure invalidation delay).
@@ -410,7 +502,7 @@ impl Cache {
         Fut: Future<Output = Result<T, E>>,
     {
         if !self.is_available() {
-            self.inner.stats.miss(kind);
+            self.counted_miss(kind);
             return load().await;
         }
         let key = self.key(&format!("{{{tag}}}:{name}"));
@@ -425,7 +517,7 @@ impl Cache {
             Ok(Tagged::Miss(generation)) => generation,
             Err(err) => {
                 self.failed(kind, &err);
-                self.inner.stats.miss(kind);
+                self.counted_miss(kind);
                 return load().await;
             }
         };
@@ -517,7 +609,7 @@ impl Cache {
         let leader = match self.inner.flights.join(&flight_key) {
             Turn::Follow(follower) => match follower.wait::<T>().await {
                 Some(value) => {
-                    self.inner.stats.shared(kind);
+                    self.counted_shared(kind);
                     return Ok(value);
                 }
                 None => None,
@@ -543,7 +635,7 @@ impl Cache {
             for ms in LEASE_WAITS_MS {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 if let Some(value) = recheck().await {
-                    self.inner.stats.shared(kind);
+                    self.counted_shared(kind);
                     if let Some(leader) = leader {
                         leader.finish(&value);
                     }
@@ -551,7 +643,7 @@ impl Cache {
                 }
             }
         }
-        self.inner.stats.miss(kind);
+        self.counted_miss(kind);
         tracing::debug!(key, "cache miss");
         let loaded = load().await;
         if let Ok(value) = &loaded {
@@ -674,6 +766,7 @@ impl Cache {
                 .collect(),
             keys,
             server,
+            responses_served: self.responses().map(|r| r.served_count()),
         }
     }
 

@@ -74,7 +74,7 @@ impl CachedUsers {
     /// The user with this id: cache-aside on `user:{id}`.
     pub async fn get(&self, id: i64) -> Result<Option<User>, DbError> {
         if !self.cache.is_available() {
-            self.cache.stats().miss(Kind::User);
+            self.cache.counted_miss(Kind::User);
             return Ok(self.repo.find_by_id(id).await?.map(User::from));
         }
         let key = self.user_key(id);
@@ -89,7 +89,7 @@ impl CachedUsers {
             Ok(None) => {}
             Err(err) => {
                 self.cache.failed(Kind::User, &err);
-                self.cache.stats().miss(Kind::User);
+                self.cache.counted_miss(Kind::User);
                 return Ok(self.repo.find_by_id(id).await?.map(User::from));
             }
         }
@@ -173,7 +173,7 @@ impl CachedUsers {
             }
         }
         if !self.cache.is_available() {
-            self.cache.stats().miss(Kind::Email);
+            self.cache.counted_miss(Kind::Email);
             return Ok(self.repo.find_by_email(email).await?.map(User::from));
         }
         let load = || async { Ok(self.repo.find_by_email(email).await?.map(User::from)) };

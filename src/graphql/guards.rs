@@ -14,6 +14,7 @@ pub async fn viewer<'c>(ctx: &'c Context<'_>) -> AppResult<&'c Viewer> {
     let state = ctx
         .data::<AppState>()
         .map_err(|_| AppError::internal(std::io::Error::other("AppState missing from schema")))?;
+    crate::cache::request::authenticated();
     match ctx.data_opt::<RequestAuth>() {
         Some(auth) => auth.viewer(&state.jwt, &state.users).await,
         None => Err(AppError::Unauthenticated("authentication required".into())),

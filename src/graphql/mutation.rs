@@ -11,6 +11,7 @@ use crate::{cache::ClearError, error::AppError};
 #[derive(Default)]
 pub struct Mutation;
 
+/// Mutations are never cached: each resolver marks its request uncacheable first.
 #[Object]
 impl Mutation {
     /// Exchanges an email and password for a bearer token. Public.
@@ -20,6 +21,7 @@ impl Mutation {
         email: String,
         password: String,
     ) -> Result<AuthPayload> {
+        crate::cache::request::uncacheable();
         let state = state(ctx)?;
         let user = state.users.authenticate(&email, &password).await?;
         let access_token = state.jwt.issue(&user).map_err(AppError::from)?;
@@ -34,11 +36,13 @@ impl Mutation {
     /// Creates a user. Admin only.
     #[graphql(guard = "AdminOnly")]
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        crate::cache::request::uncacheable();
         Ok(User(state(ctx)?.users.create(input.into()).await?))
     }
 
     /// Updates a user: admins anything; a user its own email, fullName and password.
     async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> Result<User> {
+        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         Ok(User(
             state(ctx)?.users.update(viewer, &id, input.into()).await?,
@@ -48,6 +52,7 @@ impl Mutation {
     /// Deletes a user; false when there was none. Admin only.
     #[graphql(guard = "AdminOnly")]
     async fn delete_user(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         Ok(state(ctx)?.users.delete(viewer, &id).await?)
     }
@@ -59,6 +64,7 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(default_with = "\"*\".to_string()")] pattern: String,
     ) -> Result<ClearCacheResult> {
+        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         let cleared = state(ctx)?
             .users

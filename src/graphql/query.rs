@@ -17,7 +17,9 @@ impl Query {
     /// The caller.
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        Ok(User(viewer(ctx).await?.user.clone()))
+        let viewer = viewer(ctx).await?;
+        crate::cache::request::caller(viewer.id());
+        Ok(User(viewer.user.clone()))
     }
 
     /// A user by id; null when absent.
@@ -57,6 +59,7 @@ impl Query {
     /// This process's cache counters and what Redis says of itself. Admin only.
     #[graphql(guard = "AdminOnly", cache_control(private, no_cache))]
     async fn cache_stats(&self, ctx: &Context<'_>) -> Result<CacheStats> {
+        crate::cache::request::uncacheable();
         Ok(state(ctx)?.users.store().cache().report().await.into())
     }
 }

@@ -111,6 +111,8 @@ pub struct CacheStats {
     pub keyspace_misses: Option<i64>,
     /// The same counters by kind of entry.
     pub by_kind: Vec<CacheKindStats>,
+    /// Whole responses served from this process's response cache; null when it is off.
+    pub responses_served: Option<i64>,
 }
 
 fn int(n: u64) -> i64 {
@@ -145,6 +147,7 @@ impl From<CacheReport> for CacheStats {
             keyspace_hits: r.server.keyspace_hits,
             keyspace_misses: r.server.keyspace_misses,
             by_kind: r.by_kind.into_iter().map(kind).collect(),
+            responses_served: r.responses_served.map(int),
         }
     }
 }

@@ -9,13 +9,17 @@ use axum::{
     Json,
     body::Body,
     extract::{RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse},
 };
+use bytes::Bytes;
 use serde_json::json;
 
 use super::HttpState;
-use crate::auth::RequestAuth;
+use crate::{
+    auth::RequestAuth,
+    cache::request::{self, RequestScope},
+};
 
 /// A refusal before GraphQL runs, in the GraphQL error shape.
 fn refuse(status: StatusCode, code: &str, message: String) -> axum::response::Response {
@@ -106,17 +110,88 @@ async fn execute(
         .clone()
         .or_else(|| first_operation_name(&request.query).map(str::to_owned));
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
-    // L1 reads of this request share barrier rounds begun after it started.
-    let response = crate::cache::l1::request_scope(
-        tokio::time::Instant::now(),
-        state.schema.execute(request.data(auth)),
-    )
-    .await;
+    let cache = state.app.users.store().cache();
+    let responses = cache.responses();
+    let key = responses.and_then(|_| response_key(&request));
+
+    if let (Some(responses), Some(key)) = (responses, &key)
+        && let Some(hit) = responses.get(key)
+    {
+        let scope = RequestScope::new();
+        let current = request::scope(scope, async {
+            if hit.authenticated {
+                match auth.viewer(&state.app.jwt, &state.app.users).await {
+                    Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
+                    _ => return false,
+                }
+            } else if hit.caller.is_some() {
+                return false;
+            }
+            cache.still_current(&hit.deps).await
+        })
+        .await;
+        if current {
+            responses.served();
+            state
+                .app
+                .metrics
+                .record(operation.as_deref(), true, started.elapsed());
+            return json_response(hit.body.clone(), hit.cache_control.as_deref());
+        }
+        responses.forget(key);
+    }
+
+    // L1 reads of this request share barrier rounds begun after it started, and record what
+    // the response is built from.
+    let scope = RequestScope::new();
+    let response = request::scope(scope.clone(), state.schema.execute(request.data(auth))).await;
     state
         .app
         .metrics
         .record(operation.as_deref(), response.is_ok(), started.elapsed());
-    GraphQLResponse::from(with_codes(response)).into_response()
+    let response = with_codes(response);
+    if let (Some(responses), Some(key)) = (responses, key)
+        && response.is_ok()
+        && response.http_headers.is_empty()
+        && let Ok(body) = serde_json::to_vec(&response)
+    {
+        let body = Bytes::from(body);
+        let cache_control = response.cache_control.value();
+        responses.keep(key, body.clone(), cache_control.clone(), scope.reads());
+        return json_response(body, cache_control.as_deref());
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// The response-cache key of a request: operation, variables and document (or its persisted
+/// hash). `None` when the request cannot be keyed.
+fn response_key(request: &Request) -> Option<String> {
+    let variables = serde_json::to_string(&request.variables).ok()?;
+    let operation = request.operation_name.as_deref().unwrap_or("");
+    let document = if request.query.is_empty() {
+        let hash = request
+            .extensions
+            .get("persistedQuery")
+            .and_then(|p| serde_json::to_string(p).ok())?;
+        format!("#{hash}")
+    } else {
+        request.query.clone()
+    };
+    Some(format!("{operation}\u{0}{variables}\u{0}{document}"))
+}
+
+/// A 200 GraphQL response with a body serialized already.
+fn json_response(body: Bytes, cache_control: Option<&str>) -> axum::response::Response {
+    let mut response = axum::response::Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/graphql-response+json"),
+    );
+    if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    response
 }
 
 /// The name of a document's first operation (`query Name …`), read without parsing, for

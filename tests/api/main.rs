@@ -5,4 +5,5 @@ mod auth;
 mod cache;
 mod consistency;
 mod http;
+mod responses;
 mod users;

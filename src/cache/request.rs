@@ -1,0 +1,85 @@
+//! What one request read from the cache, so that its whole response can be cached and
+//! invalidated exactly (see [`super::responses`]), and when it began (for L1's read barrier).
+//!
+//! The HTTP handler runs each GraphQL request inside [`scope`]; the cache layer records every
+//! entry the request was answered from. A response is cacheable only if *every* answer came
+//! from a cache entry: anything loaded from the database, shared from another request's load,
+//! or read while the cache was unavailable makes it uncacheable this time.
+use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
+
+use super::l1::Entry;
+
+tokio::task_local! {
+    static SCOPE: Arc<RequestScope>;
+}
+
+/// One request's record.
+pub struct RequestScope {
+    start: Instant,
+    reads: Mutex<Reads>,
+}
+
+/// The cache entries a response was built from, and what else it depends on.
+#[derive(Clone, Default)]
+pub struct Reads {
+    /// (full key, the exact entry read): the response is current while each key still holds
+    /// that very entry.
+    pub deps: Vec<(String, Arc<Entry>)>,
+    /// False once anything was answered other than from a cache entry.
+    pub uncacheable: bool,
+    /// The response depends on who asked (`me`).
+    pub caller: Option<i64>,
+    /// The request needed an authenticated caller.
+    pub authenticated: bool,
+}
+
+impl RequestScope {
+    /// A record for a request beginning now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            reads: Mutex::new(Reads::default()),
+        })
+    }
+
+    /// What was recorded.
+    pub fn reads(&self) -> Reads {
+        self.reads.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Runs `fut` as the request recorded by `scope`.
+pub async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut: F) -> F::Output {
+    SCOPE.scope(scope, fut).await
+}
+
+/// When the current request began, if running in a scope.
+pub fn started() -> Option<Instant> {
+    SCOPE.try_with(|s| s.start).ok()
+}
+
+fn with(f: impl FnOnce(&mut Reads)) {
+    let _ = SCOPE.try_with(|s| f(&mut s.reads.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// The request was answered from `entry` at `key`.
+pub fn record(key: &str, entry: &Arc<Entry>) {
+    with(|r| r.deps.push((key.to_owned(), entry.clone())));
+}
+
+/// The request was answered from something other than a cache entry.
+pub fn uncacheable() {
+    with(|r| r.uncacheable = true);
+}
+
+/// The response depends on the caller `id`.
+pub fn caller(id: i64) {
+    with(|r| r.caller = Some(id));
+}
+
+/// The request needed an authenticated caller.
+pub fn authenticated() {
+    with(|r| r.authenticated = true);
+}

@@ -1,0 +1,100 @@
+//! Whole GraphQL responses, cached and invalidated exactly (`CACHE_RESPONSES`).
+//!
+//! A response is kept with the exact cache entries it was built from ([`super::request`]);
+//! it is served again only while every one of those keys still holds that very entry, checked
+//! in memory after L1's read barrier (or in the memory backend). Any change to a user, an
+//! email pointer or a list generation replaces its entry, so every response that read it stops
+//! being served: no TTL guesswork, no stale `null` for an id or email created later, no stale
+//! page after a create or delete.
+//!
+//! *Rules.* Only responses without errors, of operations that are not mutations, built
+//! entirely from cache entries, are kept. Authentication is checked on every request: a
+//! response that needed a caller is served only after the caller's token is verified and the
+//! caller is still active, and one that depends on who asked (`me`) only to that caller.
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use bytes::Bytes;
+use moka::sync::Cache as Moka;
+
+use super::{l1::Entry, request::Reads};
+
+/// A serialized response and what it was built from.
+pub struct CachedResponse {
+    /// The JSON body.
+    pub body: Bytes,
+    /// The `Cache-Control` value async-graphql computed for it.
+    pub cache_control: Option<String>,
+    /// (key, entry) pairs that must still be current.
+    pub deps: Vec<(String, Arc<Entry>)>,
+    /// Served only to this caller, when set.
+    pub caller: Option<i64>,
+    /// Needs an authenticated caller.
+    pub authenticated: bool,
+}
+
+/// The response cache of this process.
+pub struct Responses {
+    entries: Moka<String, Arc<CachedResponse>>,
+    served: AtomicU64,
+}
+
+impl Responses {
+    /// A cache of about `bytes` of bodies, none older than `max_age`.
+    pub fn new(bytes: u64, max_age: std::time::Duration) -> Self {
+        Self {
+            entries: Moka::builder()
+                .max_capacity(bytes)
+                .weigher(|k: &String, v: &Arc<CachedResponse>| {
+                    (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX)
+                })
+                .time_to_live(max_age)
+                .build(),
+            served: AtomicU64::new(0),
+        }
+    }
+
+    /// The response kept for `key`.
+    pub fn get(&self, key: &str) -> Option<Arc<CachedResponse>> {
+        self.entries.get(key)
+    }
+
+    /// Counts a response served from here.
+    pub fn served(&self) {
+        self.served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many responses were served from here since start.
+    pub fn served_count(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Forgets `key` (its dependencies changed).
+    pub fn forget(&self, key: &str) {
+        self.entries.invalidate(key);
+    }
+
+    /// Keeps `body` for `key` if `reads` allow it; returns whether it did.
+    pub fn keep(
+        &self,
+        key: String,
+        body: Bytes,
+        cache_control: Option<String>,
+        reads: Reads,
+    ) -> bool {
+        if reads.uncacheable {
+            return false;
+        }
+        let response = CachedResponse {
+            body,
+            cache_control,
+            deps: reads.deps,
+            caller: reads.caller,
+            authenticated: reads.authenticated,
+        };
+        self.entries.insert(key, Arc::new(response));
+        true
+    }
+}
