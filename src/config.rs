@@ -70,6 +70,9 @@ pub struct Config {
     pub cache_user_ttl: Duration,
     /// `CACHE_TIMEOUT_MS`: how long one Redis command may take before the database answers instead.
     pub cache_timeout: Duration,
+    /// `CACHE_WRITE_TIMEOUT_MS`: how long a cache write (write-through, invalidation, fill)
+    /// may take before it is given up and its keys are left to repair.
+    pub cache_write_timeout: Duration,
     /// `CACHE_POOL_SIZE`: Redis connections per instance.
     pub cache_pool_size: usize,
     /// `CACHE_BREAKER_MS`: after a Redis failure, how long to skip Redis before probing it.
@@ -253,6 +256,7 @@ impl Config {
             cache_default_ttl: Duration::from_secs(positive("CACHE_DEFAULT_TTL", 300)?),
             cache_user_ttl: Duration::from_secs(positive("CACHE_USER_TTL", 600)?),
             cache_timeout: Duration::from_millis(positive("CACHE_TIMEOUT_MS", 200)?),
+            cache_write_timeout: Duration::from_millis(positive("CACHE_WRITE_TIMEOUT_MS", 1000)?),
             cache_pool_size: positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
             cache_breaker_interval: Duration::from_millis(positive("CACHE_BREAKER_MS", 1000)?),
             cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,

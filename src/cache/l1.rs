@@ -78,11 +78,20 @@ impl Entry {
     }
 }
 
+/// What L1 holds for a key. Both kinds remember the number of the key's last invalidation,
+/// so that a slow fill cannot replace a value filled after that invalidation with an older one.
 #[derive(Clone)]
 enum Slot {
-    Value(Arc<Entry>),
-    /// Invalidated at this sequence number.
+    Value(Arc<Entry>, u64),
     Invalidated(u64),
+}
+
+impl Slot {
+    fn last_invalidation(&self) -> u64 {
+        match self {
+            Slot::Value(_, at) | Slot::Invalidated(at) => *at,
+        }
+    }
 }
 
 /// The in-process layer.
@@ -158,7 +167,7 @@ impl L1 {
             return None;
         }
         match self.slots.get(key)? {
-            Slot::Value(entry) => Some(entry),
+            Slot::Value(entry, _) => Some(entry),
             Slot::Invalidated(_) => None,
         }
     }
@@ -179,9 +188,13 @@ impl L1 {
         self.slots
             .entry(key.to_owned())
             .and_compute_with(|current| match current.map(|c| c.into_value()) {
-                // An invalidation numbered after the fence happened after the read began.
-                Some(Slot::Invalidated(at)) if at > fence.0 => Op::Nop,
-                _ => Op::Put(Slot::Value(put)),
+                // An invalidation numbered after the fence happened after the read began:
+                // what the read returned may be older than what the key holds now.
+                Some(slot) if slot.last_invalidation() > fence.0 => Op::Nop,
+                current => Op::Put(Slot::Value(
+                    put,
+                    current.map_or(0, |slot| slot.last_invalidation()),
+                )),
             });
         entry
     }
@@ -189,7 +202,13 @@ impl L1 {
     /// Drops `key`: it changed in Redis (or this process just wrote it).
     pub fn invalidate(&self, key: &str) {
         let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
-        self.slots.insert(key.to_owned(), Slot::Invalidated(at));
+        // Through the same per-key compute as fills, so a fill cannot slip in between.
+        self.slots
+            .entry(key.to_owned())
+            .and_compute_with(|current| match current.map(|c| c.into_value()) {
+                Some(slot) if slot.last_invalidation() > at => Op::Nop,
+                _ => Op::Put(Slot::Invalidated(at)),
+            });
     }
 
     /// Drops everything, and every fill that read before now.
@@ -364,6 +383,17 @@ mod tests {
         assert!(l1.get("k").is_none());
         let later = l1.fence();
         l1.fill("k", "new", later);
+        assert_eq!(l1.get("k").unwrap().raw(), "new");
+    }
+
+    #[test]
+    fn a_slow_fill_cannot_replace_a_newer_one() {
+        let l1 = live();
+        let slow = l1.fence(); // reads the old value
+        l1.invalidate("k"); // the key changes
+        let fast = l1.fence(); // reads the new value, fills first
+        l1.fill("k", "new", fast);
+        l1.fill("k", "old", slow); // the slow read arrives last
         assert_eq!(l1.get("k").unwrap().raw(), "new");
     }
 

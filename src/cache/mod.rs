@@ -160,6 +160,7 @@ impl Cache {
                 config.redis_url.expose(),
                 config.cache_pool_size,
                 config.cache_timeout,
+                config.cache_write_timeout,
             )?),
             CacheBackendKind::Memory => {
                 Backend::Memory(MemoryBackend::new(config.cache_memory_capacity))
@@ -324,8 +325,11 @@ impl Cache {
         match &self.inner.backend {
             Backend::Redis(r) => match &self.inner.l1 {
                 Some(l1) => {
-                    if let Some(entry) = l1.get(key)
+                    // Look again after the barrier: it may have applied an invalidation of
+                    // this very entry.
+                    if l1.get(key).is_some()
                         && l1.barrier().await
+                        && let Some(entry) = l1.get(key)
                     {
                         return Ok(Some(entry));
                     }
@@ -364,8 +368,10 @@ impl Cache {
         match &self.inner.backend {
             Backend::Redis(r) => {
                 if let Some(l1) = &self.inner.l1
-                    && let (Some(x), Some(y)) = (l1.get(a), l1.get(b))
+                    && l1.get(a).is_some()
+                    && l1.get(b).is_some()
                     && l1.barrier().await
+                    && let (Some(x), Some(y)) = (l1.get(a), l1.get(b))
                 {
                     return Ok((Some(x), Some(y)));
                 }

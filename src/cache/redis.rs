@@ -54,6 +54,9 @@ return 0
 /// A fred pool with the scripts it runs.
 pub struct RedisBackend {
     pool: Pool,
+    /// Writes (write-throughs, invalidations, fills) may wait longer than reads: a write that
+    /// gives up leaves keys to repair, and the breaker opens for everyone on this instance.
+    write_options: Options,
     set_if_newer: Script,
     generation: Script,
     release_lease: Script,
@@ -62,7 +65,12 @@ pub struct RedisBackend {
 impl RedisBackend {
     /// Builds the pool and starts connecting in the background; it does not wait for Redis, so
     /// the server starts when Redis is down.
-    pub fn connect(url: &str, pool_size: usize, timeout: Duration) -> Result<Self, CacheError> {
+    pub fn connect(
+        url: &str,
+        pool_size: usize,
+        timeout: Duration,
+        write_timeout: Duration,
+    ) -> Result<Self, CacheError> {
         let mut config = Config::from_url(url)?;
         // Retry the first connection with the reconnect policy instead of failing start-up.
         config.fail_fast = false;
@@ -84,6 +92,10 @@ impl RedisBackend {
         let _connections = pool.connect();
         Ok(Self {
             pool,
+            write_options: Options {
+                timeout: Some(write_timeout.max(timeout)),
+                ..Options::default()
+            },
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
             release_lease: Script::from_lua(RELEASE_LEASE),
@@ -92,6 +104,32 @@ impl RedisBackend {
 
     fn client(&self) -> &Client {
         self.pool.next()
+    }
+
+    fn writer(&self) -> fred::clients::WithOptions<Client> {
+        self.client().with_options(&self.write_options)
+    }
+
+    /// Runs `script` with the write timeout, loading it first if Redis does not know it.
+    async fn script<R: FromValue>(
+        &self,
+        script: &Script,
+        key: &str,
+        args: Vec<String>,
+    ) -> Result<R, CacheError> {
+        let writer = self.writer();
+        match writer
+            .evalsha(script.sha1().clone(), vec![key], args.clone())
+            .await
+        {
+            Err(err) if err.details().starts_with("NOSCRIPT") => {
+                script.load(self.client()).await?;
+                Ok(writer
+                    .evalsha(script.sha1().clone(), vec![key], args)
+                    .await?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Waits up to `limit` for the first connection (start-up logging only).
@@ -112,7 +150,7 @@ impl RedisBackend {
 
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let ms = ttl.as_millis().max(1) as i64;
-        self.client()
+        self.writer()
             .set::<(), _, _>(key, value, Some(Expiration::PX(ms)), None, false)
             .await?;
         Ok(())
@@ -127,10 +165,9 @@ impl RedisBackend {
     ) -> Result<bool, CacheError> {
         let ms = ttl.as_millis().max(1).to_string();
         let stored: i64 = self
-            .set_if_newer
-            .evalsha_with_reload(
-                self.client(),
-                vec![key],
+            .script(
+                &self.set_if_newer,
+                key,
                 vec![version.to_string(), value.to_owned(), ms],
             )
             .await?;
@@ -146,8 +183,7 @@ impl RedisBackend {
         let ms = ttl.as_millis().max(1).to_string();
         let flag = if bump { "1" } else { "0" };
         let gen_value: String = self
-            .generation
-            .evalsha_with_reload(self.client(), vec![key], vec![ms, flag.to_owned()])
+            .script(&self.generation, key, vec![ms, flag.to_owned()])
             .await?;
         gen_value
             .parse()
@@ -178,8 +214,7 @@ impl RedisBackend {
     /// Releases a lease we hold.
     pub async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         let _: i64 = self
-            .release_lease
-            .evalsha_with_reload(self.client(), vec![key], vec![token])
+            .script(&self.release_lease, key, vec![token.to_owned()])
             .await?;
         Ok(())
     }
@@ -187,7 +222,7 @@ impl RedisBackend {
     pub async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {
         // One UNLINK per key: in a cluster the keys may live in different slots.
         for key in keys {
-            self.client().unlink::<(), _>(*key).await?;
+            self.writer().unlink::<(), _>(*key).await?;
         }
         Ok(())
     }

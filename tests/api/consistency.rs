@@ -442,8 +442,8 @@ async fn stress(db: Db) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     // per user: (completion time, stamp) of each returned write, in order
     let writes: Arc<Vec<WriteLog>> = Arc::new(users.iter().map(|_| Mutex::default()).collect());
-    // (user index, start time, stamp read)
-    let reads: Arc<Mutex<Vec<(usize, Instant, u64)>>> = Arc::default();
+    // (user index, start time, stamp read, how it was read)
+    let reads: Arc<Mutex<Vec<(usize, Instant, u64, &str)>>> = Arc::default();
     let stamp_of = |name: &str| -> u64 {
         name.strip_prefix('s')
             .and_then(|n| n.parse().ok())
@@ -487,6 +487,7 @@ async fn stress(db: Db) {
                                     i.parse().unwrap(),
                                     start,
                                     stamp_of(name),
+                                    "list",
                                 ));
                             }
                         }
@@ -502,11 +503,17 @@ async fn stress(db: Db) {
                             .as_str()
                             .unwrap_or_else(|| panic!("{body}"))
                             .to_owned();
-                        reads.lock().unwrap().push((u, start, stamp_of(&name)));
+                        reads
+                            .lock()
+                            .unwrap()
+                            .push((u, start, stamp_of(&name), "email"));
                     }
                     _ => {
                         let name = name_of(app, &users[u]).await;
-                        reads.lock().unwrap().push((u, start, stamp_of(&name)));
+                        reads
+                            .lock()
+                            .unwrap()
+                            .push((u, start, stamp_of(&name), "id"));
                     }
                 }
             }
@@ -518,7 +525,7 @@ async fn stress(db: Db) {
 
     let reads = std::mem::take(&mut *reads.lock().unwrap());
     let mut stale = Vec::new();
-    for &(u, start, got) in reads.iter() {
+    for &(u, start, got, how) in reads.iter() {
         let writes = writes[u].lock().unwrap();
         let newest_returned = writes
             .iter()
@@ -527,7 +534,7 @@ async fn stress(db: Db) {
             .last()
             .unwrap_or(0);
         if got < newest_returned {
-            stale.push((u, got, newest_returned));
+            stale.push((u, how, got, newest_returned));
         }
     }
     let total_writes: usize = writes.iter().map(|w| w.lock().unwrap().len()).sum();
@@ -538,7 +545,7 @@ async fn stress(db: Db) {
     );
     assert!(
         stale.is_empty(),
-        "{} stale reads of {}, e.g. (user, read, newest returned) {:?}",
+        "{} stale reads of {}, e.g. (user, how, read, newest returned) {:?}",
         stale.len(),
         reads.len(),
         &stale[..stale.len().min(5)]
