@@ -109,7 +109,7 @@ pub struct CacheReport {
 }
 
 enum Backend {
-    Redis(RedisBackend),
+    Redis(Box<RedisBackend>),
     Memory(MemoryBackend),
     None,
 }
@@ -156,12 +156,12 @@ impl Cache {
         pause: Option<Arc<PausePoints>>,
     ) -> Result<Self, CacheError> {
         let backend = match config.cache_backend {
-            CacheBackendKind::Redis => Backend::Redis(RedisBackend::connect(
+            CacheBackendKind::Redis => Backend::Redis(Box::new(RedisBackend::connect(
                 config.redis_url.expose(),
                 config.cache_pool_size,
                 config.cache_timeout,
                 config.cache_write_timeout,
-            )?),
+            )?)),
             CacheBackendKind::Memory => {
                 Backend::Memory(MemoryBackend::new(config.cache_memory_capacity))
             }
