@@ -412,6 +412,9 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
     );
 }
 
+/// (user index, start time, stamp read, how it was read).
+type Read = (usize, Instant, u64, &'static str);
+
 /// Per user: (completion time, stamp) of each write that returned, in order.
 type WriteLog = Mutex<Vec<(Instant, u64)>>;
 
@@ -443,7 +446,7 @@ async fn stress(db: Db) {
     // per user: (completion time, stamp) of each returned write, in order
     let writes: Arc<Vec<WriteLog>> = Arc::new(users.iter().map(|_| Mutex::default()).collect());
     // (user index, start time, stamp read, how it was read)
-    let reads: Arc<Mutex<Vec<(usize, Instant, u64, &str)>>> = Arc::default();
+    let reads: Arc<Mutex<Vec<Read>>> = Arc::default();
     let stamp_of = |name: &str| -> u64 {
         name.strip_prefix('s')
             .and_then(|n| n.parse().ok())
