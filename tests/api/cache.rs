@@ -280,30 +280,11 @@ async fn starts_and_answers_with_redis_down_then_uses_it_when_it_comes() {
     );
 }
 
-/// Reads a user's full name as the admin, failing the test on any error.
-async fn name_of(app: &TestApp, id: &str) -> String {
-    let user = app.user(id).await;
-    user["fullName"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{user}"))
-        .to_owned()
-}
-
-async fn rename(app: &TestApp, id: &str, name: &str) {
-    let body = app
-        .gql(
-            "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { fullName } }",
-            json!({ "id": id, "n": name }),
-        )
-        .await;
-    assert_eq!(body["data"]["updateUser"]["fullName"], name, "{body}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paused_redis_serves_from_the_database_and_nothing_is_stale_after() {
     let app = redis_app().await;
     let id = app.create_user("paused@example.com", "USER").await;
-    assert_eq!(name_of(&app, &id).await, "Test User");
+    assert_eq!(app.name_of(&id).await, "Test User");
     assert!(
         app.list_emails(0, 100)
             .await
@@ -311,8 +292,8 @@ async fn paused_redis_serves_from_the_database_and_nothing_is_stale_after() {
     );
 
     app.redis.as_ref().unwrap().pause();
-    rename(&app, &id, "During Pause").await;
-    assert_eq!(name_of(&app, &id).await, "During Pause");
+    app.rename(&id, "During Pause").await;
+    assert_eq!(app.name_of(&id).await, "During Pause");
     app.create_user("while-paused@example.com", "USER").await;
     assert!(
         app.list_emails(0, 100)
@@ -323,7 +304,7 @@ async fn paused_redis_serves_from_the_database_and_nothing_is_stale_after() {
     app.redis.as_ref().unwrap().resume();
     app.await_cache_status("available").await;
     for _ in 0..3 {
-        assert_eq!(name_of(&app, &id).await, "During Pause");
+        assert_eq!(app.name_of(&id).await, "During Pause");
         assert!(
             app.list_emails(0, 100)
                 .await
@@ -339,21 +320,21 @@ async fn paused_redis_serves_from_the_database_and_nothing_is_stale_after() {
 async fn killed_and_restarted_redis_fails_no_request() {
     let mut app = redis_app().await;
     let id = app.create_user("killed@example.com", "USER").await;
-    assert_eq!(name_of(&app, &id).await, "Test User");
+    assert_eq!(app.name_of(&id).await, "Test User");
 
     app.redis.as_mut().unwrap().kill();
     for i in 0..5 {
-        rename(&app, &id, &format!("Outage {i}")).await;
-        assert_eq!(name_of(&app, &id).await, format!("Outage {i}"));
+        app.rename(&id, &format!("Outage {i}")).await;
+        assert_eq!(app.name_of(&id).await, format!("Outage {i}"));
     }
     let body = app.gql("{ userStats { total } }", json!({})).await;
     assert_eq!(body["data"]["userStats"]["total"], 2);
 
     app.redis.as_mut().unwrap().restart().await;
     app.await_cache_status("available").await;
-    rename(&app, &id, "After").await;
-    assert_eq!(name_of(&app, &id).await, "After");
-    assert_eq!(name_of(&app, &id).await, "After");
+    app.rename(&id, "After").await;
+    assert_eq!(app.name_of(&id).await, "After");
+    assert_eq!(app.name_of(&id).await, "After");
     let stats = app
         .gql("{ cacheStats { byKind { kind hits } } }", json!({}))
         .await;
@@ -376,10 +357,10 @@ async fn two_instances_share_redis_and_the_database() {
     )
     .await;
     let id = a.create_user("shared@example.com", "USER").await;
-    assert_eq!(name_of(&b, &id).await, "Test User");
+    assert_eq!(b.name_of(&id).await, "Test User");
     assert_eq!(b.list_emails(0, 100).await.len(), 2);
-    rename(&a, &id, "Changed On A").await;
-    assert_eq!(name_of(&b, &id).await, "Changed On A");
+    a.rename(&id, "Changed On A").await;
+    assert_eq!(b.name_of(&id).await, "Changed On A");
     a.create_user("second@example.com", "USER").await;
     assert_eq!(b.list_emails(0, 100).await.len(), 3);
 }

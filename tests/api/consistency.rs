@@ -25,24 +25,6 @@ async fn paused_app(backend: Backend) -> TestApp {
         .unwrap()
 }
 
-async fn name_of(app: &TestApp, id: &str) -> String {
-    let user = app.user(id).await;
-    user["fullName"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{user}"))
-        .to_owned()
-}
-
-async fn rename(app: &TestApp, id: &str, name: &str) {
-    let body = app
-        .gql(
-            "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { fullName } }",
-            json!({ "id": id, "n": name }),
-        )
-        .await;
-    assert_eq!(body["data"]["updateUser"]["fullName"], name, "{body}");
-}
-
 /// The version and full name stored in Redis for a user, if any.
 async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
     let client = app.redis.as_ref().unwrap().client().await;
@@ -85,39 +67,21 @@ async fn stale_set_is_dropped() {
         .await;
         let key = format!("{}user:{id}", app.prefix());
         let mut gate = app.points().arm(Point::BeforeFill, &key);
-        let reader = {
-            let (url, token, id) = (app.url("/graphql"), app.admin_token.clone(), id.clone());
-            tokio::spawn(async move {
-                let body: serde_json::Value = reqwest::Client::new()
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({ "query": format!("{{ user(id: \"{id}\") {{ fullName }} }}") }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body["data"]["user"]["fullName"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-        };
+        let reader = app.spawn_gql(format!("{{ user(id: \"{id}\") {{ fullName }} }}"));
         gate.reached().await; // the reader holds the old row
-        rename(&app, &id, "New").await;
+        app.rename(&id, "New").await;
         gate.release();
         assert_eq!(
-            reader.await.unwrap(),
+            reader.await.unwrap()["data"]["user"]["fullName"],
             "Test User",
             "the reader overlapped the write"
         );
         assert_eq!(
-            name_of(&app, &id).await,
+            app.name_of(&id).await,
             "New",
             "{backend:?}: stale fill replaced the write"
         );
-        assert_eq!(name_of(&app, &id).await, "New");
+        assert_eq!(app.name_of(&id).await, "New");
         if backend == Backend::Redis {
             assert_eq!(
                 cached_user(&app, &id).await.unwrap(),
@@ -133,23 +97,11 @@ async fn stale_list_fill_is_never_served() {
     let app = paused_app(Backend::Redis).await;
     let key = format!("{}{{users}}:list:0:100", app.prefix());
     let mut gate = app.points().arm(Point::BeforeFill, &key);
-    let reader = {
-        let (url, token) = (app.url("/graphql"), app.admin_token.clone());
-        tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({ "query": "{ users { email } }" }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    };
+    let reader = app.spawn_gql("{ users { email } }".to_owned());
     gate.reached().await;
     app.create_user("late@example.com", "USER").await;
     gate.release();
-    assert!(reader.await.unwrap().is_success());
+    assert!(reader.await.unwrap()["errors"].is_null());
     assert!(
         app.list_emails(0, 100)
             .await
@@ -163,27 +115,17 @@ async fn writers_out_of_order_keep_the_newest() {
     for backend in [Backend::Redis, Backend::Memory] {
         let app = paused_app(backend).await;
         let id = app.create_user("order@example.com", "USER").await;
-        name_of(&app, &id).await;
+        app.name_of(&id).await;
         let key = format!("{}user:{id}", app.prefix());
         let mut gate = app.points().arm(Point::BeforeWriteThrough, &key);
-        let first = {
-            let (url, token, id) = (app.url("/graphql"), app.admin_token.clone(), id.clone());
-            tokio::spawn(async move {
-                reqwest::Client::new()
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({ "query": format!("mutation {{ updateUser(id: \"{id}\", input: {{ fullName: \"First\" }}) {{ id }} }}") }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
-        };
+        let first = app.spawn_gql(format!(
+            "mutation {{ updateUser(id: \"{id}\", input: {{ fullName: \"First\" }}) {{ id }} }}"
+        ));
         gate.reached().await; // "First" is committed, its write-through held
-        rename(&app, &id, "Second").await;
+        app.rename(&id, "Second").await;
         gate.release();
-        assert!(first.await.unwrap().is_success());
-        assert_eq!(name_of(&app, &id).await, "Second", "{backend:?}");
+        assert!(first.await.unwrap()["errors"].is_null());
+        assert_eq!(app.name_of(&id).await, "Second", "{backend:?}");
         if backend == Backend::Redis {
             assert_eq!(
                 cached_user(&app, &id).await.unwrap(),
@@ -206,27 +148,15 @@ async fn commands_that_outlive_their_caller_cannot_regress() {
     .await;
     let key = format!("{}user:{id}", app.prefix());
     let mut gate = app.points().arm(Point::BeforeFill, &key);
-    let reader = {
-        let (url, token, id) = (app.url("/graphql"), app.admin_token.clone(), id.clone());
-        tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({ "query": format!("{{ user(id: \"{id}\") {{ fullName }} }}") }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    };
+    let reader = app.spawn_gql(format!("{{ user(id: \"{id}\") {{ fullName }} }}"));
     gate.reached().await;
-    rename(&app, &id, "Newer").await;
+    app.rename(&id, "Newer").await;
     app.redis.as_ref().unwrap().pause();
     gate.release(); // the old fill goes out to a paused Redis and times out
-    assert!(reader.await.unwrap().is_success());
+    assert!(reader.await.unwrap()["errors"].is_null());
     app.redis.as_ref().unwrap().resume(); // ... and runs now
     app.await_cache_status("available").await;
-    assert_eq!(name_of(&app, &id).await, "Newer");
+    assert_eq!(app.name_of(&id).await, "Newer");
     assert_eq!(
         cached_user(&app, &id).await.unwrap(),
         db_user(&app, &id).await
@@ -241,16 +171,16 @@ async fn write_during_an_outage_is_seen_by_every_instance_after() {
     let b = a.sibling().await;
     let id = a.create_user("outage@example.com", "USER").await;
     for app in [&a, &b] {
-        assert_eq!(name_of(app, &id).await, "Test User");
+        assert_eq!(app.name_of(&id).await, "Test User");
         app.list_emails(0, 100).await;
     }
     a.redis.as_ref().unwrap().pause();
-    rename(&a, &id, "During Outage").await;
+    a.rename(&id, "During Outage").await;
     a.create_user("outage2@example.com", "USER").await;
     a.redis.as_ref().unwrap().resume();
     a.await_cache_status("available").await;
     for app in [&b, &a, &b] {
-        assert_eq!(name_of(app, &id).await, "During Outage");
+        assert_eq!(app.name_of(&id).await, "During Outage");
         assert!(
             app.list_emails(0, 100)
                 .await
@@ -273,9 +203,9 @@ async fn two_instances_see_each_others_writes() {
                 .await
                 .contains(&"pair@example.com".to_owned())
         );
-        name_of(reader, &id).await;
-        rename(writer, &id, &format!("Round {round}")).await;
-        assert_eq!(name_of(reader, &id).await, format!("Round {round}"));
+        reader.name_of(&id).await;
+        writer.rename(&id, &format!("Round {round}")).await;
+        assert_eq!(reader.name_of(&id).await, format!("Round {round}"));
         let body = reader
             .gql(
                 "query($e: String!) { userByEmail(email: $e) { fullName } }",
@@ -460,7 +390,9 @@ async fn stress(db: Db) {
             let mut stamp = 0;
             while Instant::now() < deadline {
                 stamp += 1;
-                rename(&apps[stamp as usize % 2], &id, &format!("s{stamp}")).await;
+                apps[stamp as usize % 2]
+                    .rename(&id, &format!("s{stamp}"))
+                    .await;
                 writes[u].lock().unwrap().push((Instant::now(), stamp));
             }
         }));
@@ -512,7 +444,7 @@ async fn stress(db: Db) {
                             .push((u, start, stamp_of(&name), "email"));
                     }
                     _ => {
-                        let name = name_of(app, &users[u]).await;
+                        let name = app.name_of(&users[u]).await;
                         reads
                             .lock()
                             .unwrap()

@@ -469,6 +469,54 @@ impl TestApp {
             .collect()
     }
 
+    /// A user's full name as the admin, failing the test on any error.
+    pub async fn name_of(&self, id: &str) -> String {
+        let user = self.user(id).await;
+        user["fullName"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{user}"))
+            .to_owned()
+    }
+
+    /// Renames a user as the admin, failing the test on any error.
+    pub async fn rename(&self, id: &str, name: &str) {
+        let body = self
+            .gql(
+                "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { fullName } }",
+                json!({ "id": id, "n": name }),
+            )
+            .await;
+        assert_eq!(body["data"]["updateUser"]["fullName"], name, "{body}");
+    }
+
+    /// `GET /health`'s body.
+    pub async fn health(&self) -> Value {
+        self.http
+            .get(self.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Sends `query` as the admin in the background; the handle yields the body.
+    pub fn spawn_gql(&self, query: String) -> tokio::task::JoinHandle<Value> {
+        let (http, url, token) = (
+            self.http.clone(),
+            self.url("/graphql"),
+            self.admin_token.clone(),
+        );
+        tokio::spawn(async move {
+            let resp = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "query": query }));
+            resp.send().await.unwrap().json().await.unwrap()
+        })
+    }
+
     /// Database reads this app has made (the repository's counter).
     pub fn db_loads(&self) -> u64 {
         self.state.users.store().repo().loads()
@@ -497,15 +545,7 @@ impl TestApp {
     pub async fn await_cache_status(&self, status: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let body: Value = self
-                .http
-                .get(self.url("/health"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = self.health().await;
             if body["cache"]["status"] == status {
                 return;
             }

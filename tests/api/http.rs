@@ -203,15 +203,7 @@ async fn health_reports_database_and_cache() {
         json!({ "backend": "redis", "status": "available" })
     );
     let none = app_without_cors().await;
-    let body: Value = none
-        .http
-        .get(none.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = none.health().await;
     assert_eq!(body["cache"]["status"], "disabled");
 }
 
