@@ -23,6 +23,8 @@ Options (defaults in brackets):
   --server-cpus LIST   taskset CPU list for the server, or `none`   [1, on machines with >= 2 CPUs]
   --name NAME          results go to bench/results/NAME/            [today's date, UTC]
   --no-build           do not run `cargo build --release --bin cachegraph` first
+  --server-env K=V     extra environment for the server under test (repeatable), e.g.
+                       --server-env CACHE_RESPONSES=false to measure what a layer buys
   --url URL --token T  benchmark an already running server instead (no seeding, no server start;
                        it must hold the seeded layout: ids 1..=N are user{i}@example.com, N = --users;
                        the token should be an admin's for W4, cacheStats and clearCache)
@@ -78,6 +80,8 @@ pub struct Args {
     pub build: bool,
     pub url: Option<String>,
     pub token: Option<String>,
+    /// `--server-env KEY=VALUE` (repeatable): extra environment for the server under test.
+    pub server_env: Vec<(String, String)>,
     /// The arguments as given (after the program name), for the report.
     pub raw: Vec<String>,
 }
@@ -130,6 +134,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         build: true,
         url: None,
         token: None,
+        server_env: Vec::new(),
         raw: raw.clone(),
     };
     let mut it = raw.into_iter();
@@ -229,6 +234,10 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
                 }
                 args.name = value;
             }
+            "--server-env" => match value.split_once('=') {
+                Some((k, v)) if !k.is_empty() => args.server_env.push((k.to_owned(), v.to_owned())),
+                _ => return Err(format!("--server-env: `{value}` is not KEY=VALUE")),
+            },
             "--url" => args.url = Some(value),
             "--token" => args.token = Some(value),
             _ => return Err(format!("unknown option {opt} (see --help)")),

@@ -346,6 +346,7 @@ async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, String> {
                 admin_password: &admin_password,
                 jwt_secret: &jwt_secret,
                 pin: pin.as_deref().ok(),
+                extra_env: &args.server_env,
             })
             .await;
             let mut server = match started {

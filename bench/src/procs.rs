@@ -214,6 +214,8 @@ pub struct ServerConfig<'a> {
     pub admin_password: &'a str,
     pub jwt_secret: &'a str,
     pub pin: Option<&'a str>,
+    /// Extra `KEY=VALUE` variables (`--server-env`), e.g. to switch a cache layer off.
+    pub extra_env: &'a [(String, String)],
 }
 
 /// The server under test, a child process.
@@ -253,6 +255,7 @@ impl Server {
             .env("JWT_SECRET", cfg.jwt_secret)
             .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")
+            .envs(cfg.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);

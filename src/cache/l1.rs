@@ -96,7 +96,7 @@ impl Slot {
 
 /// The in-process layer.
 pub struct L1 {
-    slots: Moka<String, Slot>,
+    slots: Moka<String, Slot, foldhash::fast::RandomState>,
     /// Bumped by every invalidation; a read remembers it to fence its fill.
     seq: AtomicU64,
     /// Fills that read before this sequence number are dropped (set by flushes).
@@ -120,7 +120,7 @@ impl L1 {
             slots: Moka::builder()
                 .max_capacity(capacity)
                 .time_to_live(max_age)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             seq: AtomicU64::new(1),
             valid_from: AtomicU64::new(0),
             live: AtomicBool::new(false),
@@ -134,13 +134,19 @@ impl L1 {
         at.saturating_duration_since(self.origin).as_nanos() as u64
     }
 
+    /// Whether a barrier round that began after the current request began has completed
+    /// already (then [`L1::barrier`] returns at once).
+    pub fn barrier_passed(&self) -> bool {
+        super::request::started().is_some_and(|since| {
+            self.last_round.load(Ordering::Acquire) >= self.nanos(since).max(1)
+        })
+    }
+
     /// Waits until every invalidation Redis pushed before the current request began has been
     /// applied here. `false` when that cannot be known (tracking down, round timed out).
     pub async fn barrier(&self) -> bool {
         // A barrier round that began after the request began covers it.
-        let since = super::request::started().unwrap_or_else(Instant::now);
-        let since = self.nanos(since).max(1);
-        if self.last_round.load(Ordering::Acquire) >= since {
+        if self.barrier_passed() {
             return true;
         }
         let Some(tx) = self.barrier.get() else {

@@ -284,6 +284,9 @@ impl Cache {
                 let Some(l1) = &self.inner.l1 else {
                     return false;
                 };
+                if deps.is_empty() {
+                    return true;
+                }
                 if !l1.is_live() || !l1.barrier().await {
                     return false;
                 }
@@ -325,13 +328,17 @@ impl Cache {
         match &self.inner.backend {
             Backend::Redis(r) => match &self.inner.l1 {
                 Some(l1) => {
-                    // Look again after the barrier: it may have applied an invalidation of
-                    // this very entry.
-                    if l1.get(key).is_some()
-                        && l1.barrier().await
-                        && let Some(entry) = l1.get(key)
-                    {
-                        return Ok(Some(entry));
+                    if let Some(entry) = l1.get(key) {
+                        if l1.barrier_passed() {
+                            return Ok(Some(entry));
+                        }
+                        // Look again after the barrier: it may have applied an invalidation
+                        // of this very entry.
+                        if l1.barrier().await
+                            && let Some(entry) = l1.get(key)
+                        {
+                            return Ok(Some(entry));
+                        }
                     }
                     let fence = l1.fence();
                     Ok(r.get(key).await?.map(|raw| l1.fill(key, &raw, fence)))

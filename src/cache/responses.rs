@@ -37,7 +37,7 @@ pub struct CachedResponse {
 
 /// The response cache of this process.
 pub struct Responses {
-    entries: Moka<String, Arc<CachedResponse>>,
+    entries: Moka<String, Arc<CachedResponse>, foldhash::fast::RandomState>,
     served: AtomicU64,
 }
 
@@ -51,7 +51,7 @@ impl Responses {
                     (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX)
                 })
                 .time_to_live(max_age)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             served: AtomicU64::new(0),
         }
     }
