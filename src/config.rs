@@ -90,6 +90,8 @@ pub struct Config {
     pub cache_l1: bool,
     /// `CACHE_L1_CAPACITY`: entries kept in L1.
     pub cache_l1_capacity: u64,
+    /// `CACHE_L1_BYTES`: memory for L1's keys and values.
+    pub cache_l1_bytes: u64,
     /// `CACHE_L1_MAX_AGE_MS`: no L1 entry is served older than this, whatever tracking says.
     pub cache_l1_max_age: Duration,
     /// `JWT_SECRET`: HS256 key; `None` means one is generated per start.
@@ -265,6 +267,7 @@ impl Config {
             cache_responses: flag("CACHE_RESPONSES", true)?,
             cache_responses_bytes: positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
             cache_l1_capacity: positive("CACHE_L1_CAPACITY", 100_000)?,
+            cache_l1_bytes: positive("CACHE_L1_BYTES", 256 << 20)?,
             cache_l1_max_age: Duration::from_millis(positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
             jwt_secret,
             jwt_ttl: Duration::from_secs(positive("JWT_TTL", 3600)?),

@@ -114,11 +114,24 @@ pub struct L1 {
 pub struct ReadFence(u64);
 
 impl L1 {
-    /// An empty, not yet live L1 of at most `capacity` entries, none older than `max_age`.
-    pub fn new(capacity: u64, max_age: Duration) -> Self {
+    /// An empty, not yet live L1 of at most `capacity` entries and about `bytes` of keys and
+    /// values, none older than `max_age`.
+    pub fn new(capacity: u64, bytes: u64, max_age: Duration) -> Self {
+        // One weight bounds both: an entry weighs its bytes, but never less than an equal share
+        // of the budget, so neither more than `capacity` entries nor more than `bytes` fit.
+        let floor = (bytes / capacity.max(1)).max(1);
+        let weigh = move |key: &String, slot: &Slot| -> u32 {
+            let len = key.len() as u64
+                + match slot {
+                    Slot::Value(entry, _) => entry.raw.len() as u64,
+                    Slot::Invalidated(_) => 0,
+                };
+            len.max(floor).min(u64::from(u32::MAX)) as u32
+        };
         Self {
             slots: Moka::builder()
-                .max_capacity(capacity)
+                .max_capacity(bytes.max(1))
+                .weigher(weigh)
                 .time_to_live(max_age)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             seq: AtomicU64::new(1),
@@ -365,7 +378,7 @@ mod tests {
     use super::*;
 
     fn live() -> L1 {
-        let l1 = L1::new(100, Duration::from_secs(60));
+        let l1 = L1::new(100, 1 << 20, Duration::from_secs(60));
         l1.set_live(true);
         l1
     }
@@ -414,8 +427,24 @@ mod tests {
     }
 
     #[test]
+    fn bounded_by_entries_and_by_bytes() {
+        let by_entries = L1::new(10, 1 << 30, Duration::from_secs(60));
+        by_entries.set_live(true);
+        let by_bytes = L1::new(1_000_000, 10_000, Duration::from_secs(60));
+        by_bytes.set_live(true);
+        for i in 0..200 {
+            by_entries.fill(&format!("k{i}"), "v", by_entries.fence());
+            by_bytes.fill(&format!("k{i}"), &"x".repeat(1000), by_bytes.fence());
+        }
+        by_entries.slots.run_pending_tasks();
+        by_bytes.slots.run_pending_tasks();
+        assert!(by_entries.slots.entry_count() <= 10);
+        assert!(by_bytes.slots.weighted_size() <= 10_000);
+    }
+
+    #[test]
     fn not_live_serves_nothing() {
-        let l1 = L1::new(100, Duration::from_secs(60));
+        let l1 = L1::new(100, 1 << 20, Duration::from_secs(60));
         l1.fill("k", "v", l1.fence());
         assert!(l1.get("k").is_none());
     }

@@ -186,7 +186,11 @@ impl Cache {
         };
         let mut cache = cache;
         if config.cache_backend == CacheBackendKind::Redis && config.cache_l1 {
-            let l1 = Arc::new(L1::new(config.cache_l1_capacity, config.cache_l1_max_age));
+            let l1 = Arc::new(L1::new(
+                config.cache_l1_capacity,
+                config.cache_l1_bytes,
+                config.cache_l1_max_age,
+            ));
             l1.track(config.redis_url.expose(), &config.cache_prefix)?;
             if let Some(inner) = Arc::get_mut(&mut cache.inner) {
                 inner.l1 = Some(l1);

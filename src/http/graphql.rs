@@ -15,6 +15,8 @@ use axum::{
 use bytes::Bytes;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::HttpState;
 use crate::{
     auth::RequestAuth,
@@ -29,7 +31,7 @@ fn refuse(status: StatusCode, code: &str, message: String) -> axum::response::Re
 
 /// `POST /graphql` with a JSON body.
 pub async fn post(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
@@ -59,7 +61,7 @@ pub async fn post(
 
 /// `GET /graphql`: GraphiQL for a browser, else a query from the query string.
 pub async fn get_or_graphiql(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {

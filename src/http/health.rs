@@ -3,9 +3,11 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
 use super::HttpState;
 
-pub async fn health(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
+pub async fn health(State(state): State<Arc<HttpState>>) -> (StatusCode, Json<Value>) {
     let store = state.app.users.store();
     let database_up = store.repo().connection().ping().await.is_ok();
     let cache = store.cache();

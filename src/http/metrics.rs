@@ -12,6 +12,8 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use std::sync::Arc;
+
 use super::HttpState;
 
 /// The HTTP-level metrics and the registry every metric of this app lives in.
@@ -86,7 +88,7 @@ impl Metrics {
     }
 }
 
-pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let cache = state.app.users.store().cache();
     let m = &state.app.metrics;
     m.breaker_open.set(i64::from(
