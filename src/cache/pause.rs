@@ -34,9 +34,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Waits until a request is held at the point.
+    /// Waits (at most 30 s, then panics: this is for tests) until a request is held at the point.
     pub async fn reached(&mut self) {
-        (&mut self.reached).await.expect("pause point dropped");
+        tokio::time::timeout(std::time::Duration::from_secs(30), &mut self.reached)
+            .await
+            .expect("no request reached the pause point within 30 s")
+            .expect("pause point dropped");
     }
 
     /// Lets the held request go on.

@@ -462,6 +462,10 @@ async fn l1_invalidation_reaches_the_other_instance() {
             already += 1;
         }
         while b_cache.l1_holds(&key) {
+            assert!(
+                returned.elapsed() < std::time::Duration::from_secs(5),
+                "the invalidation never reached B"
+            );
             tokio::task::yield_now().await;
         }
         delays_us.push(returned.elapsed().as_micros() as u64);

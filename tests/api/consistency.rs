@@ -291,7 +291,10 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
         let (url, token, id) = (app.url("/graphql"), app.admin_token.clone(), id.clone());
         let (done, stop, failures) = (done.clone(), stop.clone(), failures.clone());
         workers.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
@@ -318,7 +321,9 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
         let done = done.clone();
         async move {
             let target = done.load(Ordering::Relaxed) + n;
+            let deadline = Instant::now() + Duration::from_secs(60);
             while done.load(Ordering::Relaxed) < target {
+                assert!(Instant::now() < deadline, "the load stalled");
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }

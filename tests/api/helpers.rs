@@ -366,7 +366,10 @@ impl TestApp {
             addr,
             pause,
             state,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("HTTP client"),
             admin_token: String::new(),
             redis,
             db,
