@@ -255,9 +255,18 @@ impl Cache {
         !matches!(self.inner.backend, Backend::None)
     }
 
-    /// The full key for `suffix` under our namespace.
-    pub(crate) fn key(&self, suffix: &str) -> String {
-        format!("{}{suffix}", self.inner.prefix)
+    /// The full key for `suffix` under our namespace, built in one allocation.
+    pub(crate) fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
+        use std::fmt::Write;
+        let mut key = String::with_capacity(self.inner.prefix.len() + 24);
+        key.push_str(&self.inner.prefix);
+        let _ = key.write_fmt(suffix);
+        key
+    }
+
+    /// The key of `tag`'s generation.
+    fn gen_key(&self, tag: &str) -> String {
+        self.key(format_args!("{{{tag}}}:gen"))
     }
 
     /// `ttl` ± 10%, so that entries filled together do not expire together.
@@ -478,7 +487,7 @@ impl Cache {
     }
 
     async fn generation(&self, tag: &str, bump: bool) -> Result<u64, CacheError> {
-        let key = self.key(&format!("{{{tag}}}:gen"));
+        let key = self.gen_key(tag);
         let result = match &self.inner.backend {
             Backend::Redis(r) => r.generation(&key, bump, GENERATION_TTL).await,
             Backend::Memory(m) => Ok(m.generation(&key, bump, GENERATION_TTL).await),
@@ -522,10 +531,10 @@ impl Cache {
             self.counted_miss(kind);
             return load().await;
         }
-        let key = self.key(&format!("{{{tag}}}:{name}"));
-        let gen_key = self.key(&format!("{{{tag}}}:gen"));
+        let key = self.key(format_args!("{{{tag}}}:{name}"));
+        let gen_key = self.gen_key(tag);
         // Read the generation *before* loading: see the tagged-entry invariant in `protocol`.
-        let generation = match self.read_tagged::<T>(&gen_key, &key).await {
+        let generation = match self.read_tagged::<T>(tag, &gen_key, &key).await {
             Ok(Tagged::Hit(value)) => {
                 self.inner.stats.hit(kind);
                 tracing::debug!(key, "cache hit");
@@ -539,7 +548,7 @@ impl Cache {
             }
         };
         let recheck = || async {
-            match self.read_tagged::<T>(&gen_key, &key).await {
+            match self.read_tagged::<T>(tag, &gen_key, &key).await {
                 Ok(Tagged::Hit(value)) => Some(value),
                 _ => None,
             }
@@ -570,16 +579,12 @@ impl Cache {
     /// generation (started if missing), to stamp a fill with.
     async fn read_tagged<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
+        tag: &str,
         gen_key: &str,
         key: &str,
     ) -> Result<Tagged<T>, CacheError> {
         let (generation, entry) = self.mget2(gen_key, key).await?;
         let Some(generation) = generation.and_then(|g| g.raw().parse::<u64>().ok()) else {
-            let tag = gen_key
-                .strip_prefix(self.inner.prefix.as_str())
-                .and_then(|k| k.strip_prefix('{'))
-                .and_then(|k| k.strip_suffix("}:gen"))
-                .unwrap_or_default();
             return Ok(Tagged::Miss(self.generation(tag, false).await?));
         };
         if let Some(entry) =

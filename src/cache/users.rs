@@ -64,11 +64,11 @@ impl CachedUsers {
     }
 
     fn user_key(&self, id: i64) -> String {
-        self.cache.key(&format!("user:{id}"))
+        self.cache.key(format_args!("user:{id}"))
     }
 
     fn email_key(&self, email: &str) -> String {
-        self.cache.key(&format!("email:{email}"))
+        self.cache.key(format_args!("email:{email}"))
     }
 
     /// The user with this id: cache-aside on `user:{id}`.
@@ -262,7 +262,10 @@ impl CachedUsers {
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
         let email_key = self.email_key(&user.email);
         let old_key = old_email.map(|e| self.email_key(e));
-        let result = if self.cache.is_available() {
+        let write = async {
+            if !self.cache.is_available() {
+                return Err(CacheError::Unavailable);
+            }
             let ttl = Cache::jitter(self.cache.user_ttl());
             let entry = self.write_user_entry(&key, user.version as u64, Some(user), ttl);
             let id = user.id.to_string();
@@ -275,16 +278,15 @@ impl CachedUsers {
             };
             let (entry, pointer, unlink) = tokio::join!(entry, pointer, unlink);
             entry.and(pointer).and(unlink)
-        } else {
-            Err(CacheError::Unavailable)
         };
+        // The list invalidation does not wait for the write-through: one round trip, not two.
+        let (result, ()) = tokio::join!(write, self.cache.invalidate_tag(USERS_TAG));
         self.settle_write(
             user.id,
             [Some(user.email.as_str()), old_email],
             &key,
             result,
-        )
-        .await;
+        );
     }
 
     /// After a delete: a tombstone (so no late fill can bring the user back), the pointer
@@ -293,21 +295,23 @@ impl CachedUsers {
         self.cache.advance_epoch();
         let key = self.user_key(row.id);
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
-        let result = if self.cache.is_available() {
+        let email_key = self.email_key(&row.email);
+        let write = async {
+            if !self.cache.is_available() {
+                return Err(CacheError::Unavailable);
+            }
             let tombstone = self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl());
-            let email_key = self.email_key(&row.email);
             let doomed = [email_key.as_str()];
             let unlink = self.cache.del(&doomed);
             let (tombstone, unlink) = tokio::join!(tombstone, unlink);
             tombstone.and(unlink)
-        } else {
-            Err(CacheError::Unavailable)
         };
-        self.settle_write(row.id, [Some(row.email.as_str()), None], &key, result)
-            .await;
+        let (result, ()) = tokio::join!(write, self.cache.invalidate_tag(USERS_TAG));
+        self.settle_write(row.id, [Some(row.email.as_str()), None], &key, result);
     }
 
-    async fn settle_write<T>(
+    /// Records what a failed write-through owed, for repair.
+    fn settle_write<T>(
         &self,
         id: i64,
         emails: [Option<&str>; 2],
@@ -328,7 +332,6 @@ impl CachedUsers {
                 }
             }
         }
-        self.cache.invalidate_tag(USERS_TAG).await;
     }
 
     /// Repairs what writes during an outage could not update: each user's entry rewritten from

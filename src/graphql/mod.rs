@@ -12,6 +12,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use mutation::Mutation;
 pub use query::Query;
+pub use query_cache::RequestKey;
 
 use crate::{AppState, config::Config};
 

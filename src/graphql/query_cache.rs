@@ -51,13 +51,31 @@ impl ExtensionFactory for QueryCache {
 
 struct PerRequest {
     shared: QueryCache,
-    validation_key: Mutex<Option<String>>,
+    validation_key: Mutex<Option<RequestKey>>,
 }
 
-fn validation_key(request: &Request) -> Option<String> {
-    let variables = serde_json::to_string(&request.variables).ok()?;
-    let operation = request.operation_name.as_deref().unwrap_or("");
-    Some(format!("{operation}\u{0}{variables}\u{0}{}", request.query))
+/// What identifies a request for caching: operation name, variables and document (or its
+/// persisted-query hash). Computed once per request by the HTTP handler and attached to the
+/// request's data, where the validation cache finds it.
+#[derive(Clone)]
+pub struct RequestKey(pub Arc<str>);
+
+impl RequestKey {
+    /// `None` when the request cannot be keyed (no document and no persisted-query hash).
+    pub fn of(request: &Request) -> Option<Self> {
+        let variables = serde_json::to_string(&request.variables).ok()?;
+        let operation = request.operation_name.as_deref().unwrap_or("");
+        let key = if request.query.is_empty() {
+            let hash = request
+                .extensions
+                .get("persistedQuery")
+                .and_then(|p| serde_json::to_string(p).ok())?;
+            format!("{operation}\u{0}{variables}\u{0}#{hash}")
+        } else {
+            format!("{operation}\u{0}{variables}\u{0}{}", request.query)
+        };
+        Some(Self(key.into()))
+    }
 }
 
 #[async_trait::async_trait]
@@ -68,12 +86,17 @@ impl Extension for PerRequest {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
+        let key = request
+            .data
+            .get(&std::any::TypeId::of::<RequestKey>())
+            .and_then(|d| d.downcast_ref::<RequestKey>())
+            .cloned()
+            .or_else(|| RequestKey::of(&request));
         *self
             .validation_key
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = validation_key(&request);
-        Ok(request)
+            .unwrap_or_else(|p| p.into_inner()) = key;
+        next.run(ctx, request).await
     }
 
     async fn parse_query(
@@ -104,14 +127,14 @@ impl Extension for PerRequest {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(key) = &key
-            && let Some(result) = self.shared.validations.get(key)
+            && let Some(result) = self.shared.validations.get(&*key.0)
         {
             return Ok(result);
         }
         // Only successful validations are kept: a refused document is checked every time.
         let result = next.run(ctx).await?;
         if let Some(key) = key {
-            self.shared.validations.insert(key, result);
+            self.shared.validations.insert(key.0.to_string(), result);
         }
         Ok(result)
     }

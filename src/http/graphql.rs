@@ -21,6 +21,7 @@ use super::HttpState;
 use crate::{
     auth::RequestAuth,
     cache::request::{self, RequestScope},
+    graphql::RequestKey,
 };
 
 /// A refusal before GraphQL runs, in the GraphQL error shape.
@@ -114,10 +115,13 @@ async fn execute(
     let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
     let cache = state.app.users.store().cache();
     let responses = cache.responses();
-    let key = responses.and_then(|_| response_key(&request));
+    // One key for the response cache and the validation cache, computed once.
+    let key = (responses.is_some() || state.app.config.cache_parsed_queries)
+        .then(|| RequestKey::of(&request))
+        .flatten();
 
     if let (Some(responses), Some(key)) = (responses, &key)
-        && let Some(hit) = responses.get(key)
+        && let Some(hit) = responses.get(&key.0)
     {
         let scope = RequestScope::new();
         let current = request::scope(scope, async {
@@ -140,13 +144,17 @@ async fn execute(
                 .record(operation.as_deref(), true, started.elapsed());
             return json_response(hit.body.clone(), hit.cache_control.as_deref());
         }
-        responses.forget(key);
+        responses.forget(&key.0);
     }
 
     // L1 reads of this request share barrier rounds begun after it started, and record what
     // the response is built from.
     let scope = RequestScope::new();
-    let response = request::scope(scope.clone(), state.schema.execute(request.data(auth))).await;
+    let mut request = request.data(auth);
+    if let Some(key) = &key {
+        request = request.data(key.clone());
+    }
+    let response = request::scope(scope.clone(), state.schema.execute(request)).await;
     state
         .app
         .metrics
@@ -159,27 +167,15 @@ async fn execute(
     {
         let body = Bytes::from(body);
         let cache_control = response.cache_control.value();
-        responses.keep(key, body.clone(), cache_control.clone(), scope.reads());
+        responses.keep(
+            key.0.to_string(),
+            body.clone(),
+            cache_control.clone(),
+            scope.reads(),
+        );
         return json_response(body, cache_control.as_deref());
     }
     GraphQLResponse::from(response).into_response()
-}
-
-/// The response-cache key of a request: operation, variables and document (or its persisted
-/// hash). `None` when the request cannot be keyed.
-fn response_key(request: &Request) -> Option<String> {
-    let variables = serde_json::to_string(&request.variables).ok()?;
-    let operation = request.operation_name.as_deref().unwrap_or("");
-    let document = if request.query.is_empty() {
-        let hash = request
-            .extensions
-            .get("persistedQuery")
-            .and_then(|p| serde_json::to_string(p).ok())?;
-        format!("#{hash}")
-    } else {
-        request.query.clone()
-    };
-    Some(format!("{operation}\u{0}{variables}\u{0}{document}"))
 }
 
 /// A 200 GraphQL response with a body serialized already.

@@ -21,7 +21,6 @@ use tower_http::{
 use crate::{AppState, graphql::AppSchema};
 
 /// What the HTTP handlers share.
-#[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,

@@ -48,26 +48,19 @@ async fn bodies_over_the_limit_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_runs_queries_but_not_mutations_and_serves_graphiql() {
     let app = app().await;
-    let resp = app
-        .http
-        .get(app.url("/graphql"))
-        .query(&[("query", "{ me { email } }")])
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let get = |query: &'static str| {
+        app.http
+            .get(app.url("/graphql"))
+            .query(&[("query", query)])
+            .bearer_auth(&app.admin_token)
+            .send()
+    };
+    let resp = get("{ me { email } }").await.unwrap();
     assert_eq!(resp.status(), 200);
     let json: Value = resp.json().await.unwrap();
     assert_eq!(json["data"]["me"]["email"], "admin@example.com");
 
-    let resp = app
-        .http
-        .get(app.url("/graphql"))
-        .query(&[("query", "mutation { deleteUser(id: \"1\") }")])
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let resp = get("mutation { deleteUser(id: \"1\") }").await.unwrap();
     assert_eq!(resp.status(), 405);
     assert!(app.user("1").await.is_object(), "the admin still exists");
 
