@@ -29,6 +29,13 @@ pub enum AppError {
     /// `CONFLICT`: a unique value (the email) is taken.
     #[error("{0}")]
     Conflict(Cow<'static, str>),
+    /// `TOO_MANY_REQUESTS`, with `extensions.retryAfter` in seconds: throttled (repeated failed
+    /// logins, or every password-hashing slot busy).
+    #[error("too many attempts; retry in {retry_after} s")]
+    TooManyRequests {
+        /// Seconds until an attempt can succeed.
+        retry_after: u64,
+    },
     /// `INTERNAL_SERVER_ERROR`: the client sees a generic message; the cause is logged.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -56,6 +63,7 @@ impl AppError {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -83,8 +91,10 @@ impl From<AppError> for async_graphql::Error {
         let mut gql = async_graphql::Error::new(message);
         let mut ext = async_graphql::ErrorExtensionValues::default();
         ext.set("code", code);
-        if let AppError::BadInput { field, .. } = &err {
-            ext.set("field", *field);
+        match &err {
+            AppError::BadInput { field, .. } => ext.set("field", *field),
+            AppError::TooManyRequests { retry_after } => ext.set("retryAfter", *retry_after),
+            _ => {}
         }
         gql.extensions = Some(ext);
         gql
@@ -118,6 +128,10 @@ mod tests {
             (AppError::NotFound("no".into()), "NOT_FOUND"),
             (AppError::Conflict("no".into()), "CONFLICT"),
             (
+                AppError::TooManyRequests { retry_after: 3 },
+                "TOO_MANY_REQUESTS",
+            ),
+            (
                 AppError::internal(std::io::Error::other("disk on fire")),
                 "INTERNAL_SERVER_ERROR",
             ),
@@ -141,5 +155,17 @@ mod tests {
         assert_eq!(gql.message, "invalid limit: must be 1 to 1000");
         let field = gql.extensions.unwrap().get("field").unwrap().to_string();
         assert_eq!(field, "\"limit\"");
+    }
+
+    #[test]
+    fn throttling_says_when_to_retry() {
+        let gql: async_graphql::Error = AppError::TooManyRequests { retry_after: 4 }.into();
+        let retry = gql
+            .extensions
+            .unwrap()
+            .get("retryAfter")
+            .unwrap()
+            .to_string();
+        assert_eq!(retry, "4");
     }
 }

@@ -19,14 +19,14 @@ pub mod graphql;
 pub mod http;
 pub mod users;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::Router;
 use rand::{Rng, distr::Alphanumeric};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::Jwt,
+    auth::{Jwt, LoginThrottle},
     cache::{Cache, CacheError, CachedUsers, Stats, pause::PausePoints},
     config::Config,
     error::AppError,
@@ -41,6 +41,8 @@ pub struct AppState {
     pub users: UserService,
     pub jwt: Arc<Jwt>,
     pub metrics: Metrics,
+    /// Throttles logins and bounds password hashing.
+    pub login: Arc<LoginThrottle>,
 }
 
 /// Why the server could not start.
@@ -85,8 +87,9 @@ pub async fn build_app_with(
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
     let registry = prometheus::Registry::new();
-    let metrics = Metrics::new(registry.clone())?;
+    let metrics = Metrics::new(registry.clone(), config.metrics_max_operations)?;
     let cache = Cache::connect(&config, Stats::new(&registry)?, pause).await?;
+    let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
     let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
 
     let secret = match &config.jwt_secret {
@@ -120,33 +123,21 @@ pub async fn build_app_with(
         users,
         jwt,
         metrics,
+        login,
     };
     let schema = graphql::build_schema(state.clone());
     Ok((http::router(state.clone(), schema), state))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests
-/// for at most ten seconds.
+/// Serves `router` on `listener` within `limits` until `shutdown` resolves, then drains
+/// in-flight requests for at most ten seconds (see [`http::server`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: &config::ServerLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    let server = tokio::spawn(server.into_future());
-    let _ = rx.await;
-    tracing::info!("shutting down: draining requests");
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(joined) => joined.map_err(std::io::Error::other)?,
-        Err(_) => {
-            tracing::warn!("requests still running after 10 s; stopping anyway");
-            Ok(())
-        }
-    }
+    http::server::serve(listener, router, limits, shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -171,12 +162,12 @@ pub async fn shutdown_signal() {
 /// Builds the app and serves it on `LISTEN_ADDR` until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let addr = config.listen_addr;
-    let (router, _state) = build_app(config).await?;
+    let (router, state) = build_app(config).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
     tracing::info!(%addr, "cachegraph listening; GraphiQL at http://{addr}/graphql");
-    serve(listener, router, shutdown_signal())
+    serve(listener, router, &state.config.server, shutdown_signal())
         .await
         .map_err(StartError::Serve)
 }

@@ -29,6 +29,8 @@ impl Jwt {
     pub fn new(secret: &str, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token is not valid before its `nbf`, when it has one (ours do not).
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -106,5 +108,16 @@ mod tests {
             token.split('.').nth(1).unwrap()
         );
         assert!(jwt.verify(&none).is_err(), "alg none");
+    }
+
+    #[test]
+    fn a_token_is_not_valid_before_its_nbf() {
+        let jwt = Jwt::new("0123456789abcdef-secret", Duration::from_secs(600));
+        let now = chrono::Utc::now().timestamp();
+        let claims = |nbf: i64| serde_json::json!({ "sub": "7", "role": "user", "iat": now, "exp": now + 600, "nbf": nbf });
+        let sign =
+            |nbf| jsonwebtoken::encode(&Header::default(), &claims(nbf), &jwt.encoding).unwrap();
+        assert!(jwt.verify(&sign(now + 300)).is_err(), "not yet valid");
+        assert!(jwt.verify(&sign(now - 1)).is_ok());
     }
 }

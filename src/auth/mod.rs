@@ -1,4 +1,5 @@
-//! Authentication: HS256 tokens, argon2id password hashes, and the per-request caller.
+//! Authentication: HS256 tokens, argon2id password hashes, login throttling, and the
+//! per-request caller.
 //!
 //! A token only says who the caller *was* when it was issued. Every request that needs a caller
 //! resolves it again through the (cached) user entry, so deleting or deactivating a user, or
@@ -6,9 +7,11 @@
 mod jwt;
 pub mod password;
 mod request;
+mod throttle;
 
 pub use jwt::{Claims, Jwt};
 pub use request::RequestAuth;
+pub use throttle::{ClientAddr, LoginThrottle};
 
 /// Errors of the auth layer.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 //! * [`health`] is the breaker and the repair of writes an outage swallowed.
 //!
 //! Every failure of the cache is logged and counted here and then ignored: the database answers.
+mod counters;
 mod flight;
 mod glob;
 pub mod health;
@@ -22,6 +23,7 @@ pub mod responses;
 mod stats;
 mod users;
 
+pub use counters::Lockout;
 pub use glob::PatternError;
 pub use stats::{Counts, Kind, Stats};
 pub use users::{CachedUsers, UserCounts};

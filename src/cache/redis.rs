@@ -102,7 +102,7 @@ impl RedisBackend {
         })
     }
 
-    fn client(&self) -> &Client {
+    pub(super) fn client(&self) -> &Client {
         self.pool.next()
     }
 
@@ -110,23 +110,33 @@ impl RedisBackend {
         self.client().with_options(&self.write_options)
     }
 
-    /// Runs `script` with the write timeout, loading it first if Redis does not know it.
+    /// Runs `script` on `key` with the write timeout, loading it first if Redis does not
+    /// know it.
     async fn script<R: FromValue>(
         &self,
         script: &Script,
         key: &str,
         args: Vec<String>,
     ) -> Result<R, CacheError> {
+        self.script_on(script, vec![key], args).await
+    }
+
+    /// [`Self::script`] on several keys (in a cluster they must share a hash slot).
+    pub(super) async fn script_on<R: FromValue>(
+        &self,
+        script: &Script,
+        keys: Vec<&str>,
+        args: Vec<String>,
+    ) -> Result<R, CacheError> {
+        // fred's `evalsha_with_reload` cannot carry the write timeout, hence the retry here.
         let writer = self.writer();
         match writer
-            .evalsha(script.sha1().clone(), vec![key], args.clone())
+            .evalsha(script.sha1().clone(), keys.clone(), args.clone())
             .await
         {
             Err(err) if err.details().starts_with("NOSCRIPT") => {
                 script.load(self.client()).await?;
-                Ok(writer
-                    .evalsha(script.sha1().clone(), vec![key], args)
-                    .await?)
+                Ok(writer.evalsha(script.sha1().clone(), keys, args).await?)
             }
             other => Ok(other?),
         }

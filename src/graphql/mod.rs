@@ -4,15 +4,16 @@
 //! test can produce `schema.graphql` without a database.
 mod guards;
 mod mutation;
+pub mod prepare;
 mod query;
-mod query_cache;
 mod types;
+mod validation_cache;
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use mutation::Mutation;
+pub use prepare::{Preparer, RequestKey};
 pub use query::Query;
-pub use query_cache::RequestKey;
 
 use crate::{AppState, config::Config};
 
@@ -22,25 +23,27 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// The schema with its limits, without runtime data.
 pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(config.max_query_depth)
-        .limit_complexity(config.max_query_complexity)
-        .limit_recursive_depth(config.max_query_depth.max(32))
+        .limit_depth(config.limits.max_depth)
+        .limit_complexity(config.limits.max_complexity)
+        .limit_recursive_depth(config.limits.max_depth.max(32))
         .limit_directives(32)
 }
 
-/// The schema serving requests with `state`: Apollo persisted queries (hash-only requests)
-/// are accepted, and parsed documents are cached unless `CACHE_PARSED_QUERIES=false`.
+/// The schema serving requests with `state`. Persisted queries, parsing and cost limits are
+/// handled before it, by [`Preparer`]; validation results are cached unless
+/// `CACHE_PARSED_QUERIES=false`.
 pub fn build_schema(state: AppState) -> AppSchema {
-    use async_graphql::extensions::apollo_persisted_queries::{
-        ApolloPersistedQueries, LruCacheStorage,
-    };
-    let mut builder = schema_builder(&state.config)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
+    let mut builder = schema_builder(&state.config);
     if state.config.cache_parsed_queries {
-        builder = builder.extension(query_cache::QueryCache::new(8 << 20));
+        builder = builder.extension(validation_cache::ValidationCache::new(
+            VALIDATION_CACHE_BYTES,
+        ));
     }
     builder.data(state).finish()
 }
+
+/// Bytes of validation results kept, weighed by key.
+pub const VALIDATION_CACHE_BYTES: u64 = 4 << 20;
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {

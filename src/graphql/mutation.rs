@@ -5,7 +5,7 @@ use super::{
     guards::{AdminOnly, state, viewer},
     types::{AuthPayload, ClearCacheResult, CreateUserInput, UpdateUserInput, User},
 };
-use crate::{cache::ClearError, error::AppError};
+use crate::{auth::ClientAddr, cache::ClearError, error::AppError};
 
 /// `Mutation`.
 #[derive(Default)]
@@ -14,7 +14,8 @@ pub struct Mutation;
 /// Mutations are never cached: each resolver marks its request uncacheable first.
 #[Object]
 impl Mutation {
-    /// Exchanges an email and password for a bearer token. Public.
+    /// Exchanges an email and password for a bearer token. Public; throttled per email and
+    /// per client address (`TOO_MANY_REQUESTS` with `retryAfter`).
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -23,7 +24,16 @@ impl Mutation {
     ) -> Result<AuthPayload> {
         crate::cache::request::uncacheable();
         let state = state(ctx)?;
-        let user = state.users.authenticate(&email, &password).await?;
+        let client = ctx
+            .data_opt::<ClientAddr>()
+            .copied()
+            .unwrap_or(ClientAddr(None));
+        let user = state
+            .login
+            .attempt(&email, client, || {
+                state.users.authenticate(&email, &password)
+            })
+            .await?;
         let access_token = state.jwt.issue(&user).map_err(AppError::from)?;
         Ok(AuthPayload {
             access_token,

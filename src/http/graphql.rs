@@ -1,42 +1,59 @@
 //! The GraphQL endpoint. The body is read and parsed here (not by an extractor) so that every
-//! refusal is a JSON error with a status: 413 over `MAX_BODY_BYTES`, 400 for a body that is not
-//! a GraphQL JSON request, 405 for a mutation over GET.
-use async_graphql::{
-    Request, Response, ServerError, http::GraphiQLSource, parser::types::OperationType,
-};
+//! refusal is a JSON error with a status: 415 for a POST that is not `application/json`, 413
+//! over `MAX_BODY_BYTES`, 400 for a body that is not a GraphQL JSON request, 405 for a
+//! mutation over GET. Then [`crate::graphql::Preparer`] resolves and checks the request, and
+//! the response cache is consulted under the key of what will actually run.
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{Request, Response, http::GraphiQLSource};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    Json,
-    body::Body,
-    extract::{RawQuery, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode, header, request::Parts},
     response::{Html, IntoResponse},
 };
 use bytes::Bytes;
-use serde_json::json;
 
-use std::sync::Arc;
-
-use super::HttpState;
+use super::{
+    HttpState,
+    respond::{first_operation_name, json_response, refuse, with_codes},
+};
 use crate::{
-    auth::RequestAuth,
+    auth::{ClientAddr, RequestAuth},
     cache::request::{self, RequestScope},
-    graphql::RequestKey,
+    config::Introspection,
+    graphql::prepare::{Method, Prepared, Refusal},
 };
 
-/// A refusal before GraphQL runs, in the GraphQL error shape.
-fn refuse(status: StatusCode, code: &str, message: String) -> axum::response::Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+/// Content types a POST body may be declared as. Anything else (notably `text/plain`, which a
+/// web page can send cross-site without a CORS preflight) is refused with 415.
+const JSON_TYPES: [&str; 2] = ["application/json", "application/graphql-response+json"];
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            JSON_TYPES.iter().any(|t| v.eq_ignore_ascii_case(t))
+        })
 }
 
 /// `POST /graphql` with a JSON body.
 pub async fn post(
     State(state): State<Arc<HttpState>>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
-    let limit = state.app.config.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    if !is_json(&parts.headers) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as Content-Type: application/json".into(),
+        );
+    }
+    let limit = state.app.config.limits.max_body_bytes;
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -57,24 +74,24 @@ pub async fn post(
             );
         }
     };
-    execute(&state, &headers, request).await
+    execute(&state, &parts, request, Method::Post).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, else a query from the query string.
 pub async fn get_or_graphiql(
     State(state): State<Arc<HttpState>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    parts: Parts,
 ) -> axum::response::Response {
-    let wants_html = headers
+    let wants_html = parts
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    let query = query.unwrap_or_default();
+    let query = parts.uri.query().unwrap_or_default();
     if query.is_empty() || (wants_html && !query.contains("query=")) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    let mut request = match async_graphql::http::parse_query_string(&query) {
+    let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
         Err(err) => {
             return refuse(
@@ -84,83 +101,108 @@ pub async fn get_or_graphiql(
             );
         }
     };
-    let operation_name = request.operation_name.clone();
-    if let Ok(doc) = request.parsed_query() {
-        let is_mutation = doc.operations.iter().any(|(name, op)| {
-            op.node.ty == OperationType::Mutation
-                && (operation_name.is_none()
-                    || name.map(|n| n.as_str()) == operation_name.as_deref())
-        });
-        if is_mutation {
-            return refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                "mutations must be sent with POST".into(),
-            );
-        }
+    execute(&state, &parts, request, Method::Get).await
+}
+
+/// Answers a refusal: in the GraphQL shape, with its status.
+fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
+    match refusal {
+        Refusal::Syntax(err) => GraphQLResponse::from(with_codes(
+            Response::from_errors(vec![err]),
+            state.app.config.limits.max_errors,
+        ))
+        .into_response(),
+        other => refuse(other.status(), other.code(), other.to_string()),
     }
-    execute(&state, &headers, request).await
 }
 
 async fn execute(
     state: &HttpState,
-    headers: &HeaderMap,
+    parts: &Parts,
     request: Request,
+    method: Method,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
+    let metrics = &state.app.metrics;
+    let Prepared {
+        request,
+        parsed,
+        key,
+    } = match state.preparer.prepare(request, method) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            metrics.record(None, false, started.elapsed());
+            return refusal(state, err);
+        }
+    };
     let operation = request
         .operation_name
         .clone()
         .or_else(|| first_operation_name(&request.query).map(str::to_owned));
-    let auth = RequestAuth::from_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+    let auth = RequestAuth::from_header(
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    );
+    if parsed.cost.introspection {
+        let refused = match state.preparer.limits().introspection {
+            Introspection::On => None,
+            Introspection::Off => Some("introspection is turned off (INTROSPECTION=off)"),
+            Introspection::Authenticated => auth
+                .viewer(&state.app.jwt, &state.app.users)
+                .await
+                .is_err()
+                .then_some(
+                    "introspection needs an authenticated caller (INTROSPECTION=authenticated)",
+                ),
+        };
+        if let Some(message) = refused {
+            metrics.record(operation.as_deref(), false, started.elapsed());
+            return refusal(state, Refusal::Limit(message.into()));
+        }
+    }
     let cache = state.app.users.store().cache();
     let responses = cache.responses();
-    // One key for the response cache and the validation cache, computed once.
-    let key = (responses.is_some() || state.app.config.cache_parsed_queries)
-        .then(|| RequestKey::of(&request))
-        .flatten();
 
-    if let (Some(responses), Some(key)) = (responses, &key)
+    if let Some(responses) = responses
         && let Some(hit) = responses.get(&key.0)
     {
         let scope = RequestScope::new();
+        // `None`: this caller may not have it (kept for someone else); `Some(false)`: it is
+        // stale. Only a stale response is dropped, so no caller can evict another's.
         let current = request::scope(scope, async {
             if hit.authenticated {
                 match auth.viewer(&state.app.jwt, &state.app.users).await {
                     Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
-                    _ => return false,
+                    _ => return None,
                 }
             } else if hit.caller.is_some() {
-                return false;
+                return None;
             }
-            cache.still_current(&hit.deps).await
+            Some(cache.still_current(&hit.deps).await)
         })
         .await;
-        if current {
-            responses.served();
-            state
-                .app
-                .metrics
-                .record(operation.as_deref(), true, started.elapsed());
-            return json_response(hit.body.clone(), hit.cache_control.as_deref());
+        match current {
+            Some(true) => {
+                responses.served();
+                metrics.record(operation.as_deref(), true, started.elapsed());
+                return json_response(hit.body.clone(), hit.cache_control.as_deref());
+            }
+            Some(false) => responses.forget(&key.0),
+            None => {}
         }
-        responses.forget(&key.0);
     }
 
     // L1 reads of this request share barrier rounds begun after it started, and record what
     // the response is built from.
     let scope = RequestScope::new();
-    let mut request = request.data(auth);
-    if let Some(key) = &key {
-        request = request.data(key.clone());
-    }
+    let client = client_addr(parts, state.app.config.login.trust_forwarded_for);
+    let request = request.data(auth).data(client).data(key.clone());
     let response = request::scope(scope.clone(), state.schema.execute(request)).await;
-    state
-        .app
-        .metrics
-        .record(operation.as_deref(), response.is_ok(), started.elapsed());
-    let response = with_codes(response);
-    if let (Some(responses), Some(key)) = (responses, key)
+    metrics.record(operation.as_deref(), response.is_ok(), started.elapsed());
+    let response = with_codes(response, state.app.config.limits.max_errors);
+    if let Some(responses) = responses
         && response.is_ok()
         && response.http_headers.is_empty()
         && let Ok(body) = serde_json::to_vec(&response)
@@ -178,81 +220,18 @@ async fn execute(
     GraphQLResponse::from(response).into_response()
 }
 
-/// A 200 GraphQL response with a body serialized already.
-fn json_response(body: Bytes, cache_control: Option<&str>) -> axum::response::Response {
-    let mut response = axum::response::Response::new(Body::from(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/graphql-response+json"),
-    );
-    if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(v).ok()) {
-        headers.insert(header::CACHE_CONTROL, value);
-    }
-    response
-}
-
-/// The name of a document's first operation (`query Name …`), read without parsing, for
-/// metrics labels when the client sent no `operationName`.
-fn first_operation_name(query: &str) -> Option<&str> {
-    let rest = query.trim_start();
-    let rest = ["query", "mutation", "subscription"]
-        .iter()
-        .find_map(|kw| rest.strip_prefix(kw))?;
-    if !rest.starts_with(char::is_whitespace) {
-        return None;
-    }
-    let rest = rest.trim_start();
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(rest.len());
-    (end > 0).then(|| &rest[..end])
-}
-
-/// Gives every error an `extensions.code`: async-graphql's own parse and validation errors
-/// have none (ours always do).
-fn with_codes(mut response: Response) -> Response {
-    let before_execution = response.data == async_graphql::Value::Null;
-    for err in &mut response.errors {
-        if err
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some())
-        {
-            continue;
-        }
-        let code = code_for(err, before_execution);
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
-    }
-    response
-}
-
-fn code_for(err: &ServerError, before_execution: bool) -> &'static str {
-    let m = err.message.as_str();
-    if m.starts_with("Invalid value for argument")
-        || m.starts_with("Invalid value for variable")
-        || m.contains("of required type")
-        || m.starts_with("Failed to parse")
-    {
-        "BAD_USER_INPUT"
-    } else if before_execution && err.path.is_empty() {
-        "GRAPHQL_VALIDATION_FAILED"
-    } else {
-        "INTERNAL_SERVER_ERROR"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn operation_names() {
-        use super::first_operation_name as name;
-        assert_eq!(name("query Listing { users { id } }"), Some("Listing"));
-        assert_eq!(name("  mutation Do($x: Int) { a }"), Some("Do"));
-        assert_eq!(name("query { a }"), None);
-        assert_eq!(name("{ a }"), None);
-        assert_eq!(name("queryX { a }"), None);
-    }
+/// The client's address: the connection's peer, or with `trust_forwarded_for` the last
+/// `X-Forwarded-For` hop (the one the trusted proxy wrote).
+fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> ClientAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| parts.headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    ClientAddr(forwarded.or(peer))
 }

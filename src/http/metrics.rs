@@ -12,7 +12,10 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, RwLock},
+};
 
 use super::HttpState;
 
@@ -20,6 +23,9 @@ use super::HttpState;
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// Operation names labelled so far: the first `max_operations` distinct ones.
+    operations: Arc<RwLock<HashSet<Box<str>>>>,
+    max_operations: usize,
     requests: IntCounterVec,
     latency: HistogramVec,
     breaker_open: IntGauge,
@@ -27,8 +33,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers the request, latency and cache-state metrics in `registry`.
-    pub fn new(registry: Registry) -> Result<Self, prometheus::Error> {
+    /// Registers the request, latency and cache-state metrics in `registry`; at most
+    /// `max_operations` distinct operation names become labels.
+    pub fn new(registry: Registry, max_operations: usize) -> Result<Self, prometheus::Error> {
         let requests = IntCounterVec::new(
             Opts::new(
                 "cachegraph_graphql_requests_total",
@@ -60,6 +67,8 @@ impl Metrics {
         registry.register(Box::new(redis_up.clone()))?;
         Ok(Self {
             registry,
+            operations: Arc::default(),
+            max_operations,
             requests,
             latency,
             breaker_open,
@@ -67,14 +76,16 @@ impl Metrics {
         })
     }
 
-    /// Records one GraphQL request. Operation names come from clients: only short identifiers
-    /// are used as labels, anything else is `other`, so a client cannot blow up cardinality.
+    /// Records one GraphQL request. Operation names come from clients: only short identifiers,
+    /// and only the first `METRICS_MAX_OPERATIONS` distinct ones, are used as labels; anything
+    /// else is `other`, so no client can grow the series (or this process) without bound.
     pub fn record(&self, operation: Option<&str>, ok: bool, elapsed: Duration) {
         let operation = match operation {
             None => "anonymous",
             Some(name)
                 if name.len() <= 64
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && self.admit(name) =>
             {
                 name
             }
@@ -88,6 +99,28 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Whether `name` is (or now becomes) one of the labelled operation names.
+    fn admit(&self, name: &str) -> bool {
+        let known = self.operations.read().unwrap_or_else(|p| p.into_inner());
+        if known.contains(name) {
+            return true;
+        }
+        let full = known.len() >= self.max_operations;
+        drop(known);
+        if full {
+            return false;
+        }
+        let mut known = self.operations.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= self.max_operations {
+            return known.contains(name);
+        }
+        known.insert(name.into());
+        true
+    }
+}
+
+/// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let cache = state.app.users.store().cache();
     let m = &state.app.metrics;

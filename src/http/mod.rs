@@ -1,8 +1,10 @@
-//! HTTP: the router, the GraphQL endpoint (POST, GET and GraphiQL), `/health`, CORS, body
-//! limits and request logs.
+//! HTTP: the server (connection limits and timeouts), the router, the GraphQL endpoint (POST,
+//! GET and GraphiQL), `/health`, `/metrics`, CORS, body limits and request logs.
 mod graphql;
 mod health;
 mod metrics;
+mod respond;
+pub mod server;
 
 pub use metrics::Metrics;
 
@@ -10,25 +12,33 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     routing::get,
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
-use crate::{AppState, graphql::AppSchema};
+use crate::{
+    AppState,
+    graphql::{AppSchema, Preparer},
+};
 
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// Resolves, parses and checks requests before they run.
+    pub preparer: Preparer,
 }
 
 /// The application's routes, with CORS and request logs.
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
+    let preparer = Preparer::new(app.config.limits.clone(), app.config.cache_parsed_queries);
+    let request_timeout = app.config.server.request_timeout;
     let router = Router::new()
         .route(
             "/graphql",
@@ -37,7 +47,16 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         // One Arc: a handler's state extractor then costs one increment, not one per handle.
-        .with_state(Arc::new(HttpState { app, schema }))
+        .with_state(Arc::new(HttpState {
+            app,
+            schema,
+            preparer,
+        }))
+        // Reading the body and answering, bounded: a slow body cannot hold a connection.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(TraceLayer::new_for_http());
     match cors {
         Some(cors) => router.layer(cors),

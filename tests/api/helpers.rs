@@ -359,9 +359,13 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(cachegraph::serve(listener, router, async move {
-            let _ = rx.await;
-        }));
+        let limits = state.config.server.clone();
+        tokio::spawn(async move {
+            cachegraph::serve(listener, router, &limits, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
         let mut app = Self {
             addr,
             pause,
@@ -402,6 +406,17 @@ impl TestApp {
         }
         let resp = req.send().await.expect("server answers");
         resp.json().await.expect("JSON body")
+    }
+
+    /// POSTs any JSON body; returns the status and the JSON body.
+    pub async fn post_json(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(self.url("/graphql")).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("server answers");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
     }
 
     /// As the admin.

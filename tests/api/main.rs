@@ -1,9 +1,12 @@
 //! Integration tests: the real app over HTTP, real Redis servers, real databases.
 mod helpers;
 
+mod attacks;
 mod auth;
 mod cache;
 mod consistency;
 mod http;
 mod responses;
+mod server;
+mod throttle;
 mod users;

@@ -3,7 +3,16 @@
 //! Every variable of the contract is here with its default. A value that does not parse stops
 //! start-up with an error naming the variable; secrets are wrapped in [`Secret`] so that neither
 //! `Debug` nor a log line can print them.
+mod env;
+mod limits;
+
 use std::{fmt, net::SocketAddr, time::Duration};
+
+use env::{Env, invalid};
+pub use limits::{
+    INTROSPECTION_FIELDS, Introspection, LoginLimits, RequestLimits, ServerLimits,
+    TYPE_INTROSPECTION_FIELDS,
+};
 
 /// A value that must never be logged: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -102,12 +111,16 @@ pub struct Config {
     pub admin_email: String,
     /// `ADMIN_PASSWORD`: its password; `None` means a random one is generated and logged once.
     pub admin_password: Option<Secret>,
-    /// `MAX_QUERY_DEPTH`: deeper documents are refused before execution.
-    pub max_query_depth: usize,
-    /// `MAX_QUERY_COMPLEXITY`: documents costing more are refused before execution.
-    pub max_query_complexity: usize,
-    /// `MAX_BODY_BYTES`: larger request bodies are refused with 413.
-    pub max_body_bytes: usize,
+    /// What one request may cost (body, depth, complexity, fields, aliases, variables, errors,
+    /// introspection).
+    pub limits: RequestLimits,
+    /// Connection bounds of the HTTP server.
+    pub server: ServerLimits,
+    /// Login throttling.
+    pub login: LoginLimits,
+    /// `METRICS_MAX_OPERATIONS`: distinct operation names labelled in `/metrics`; later ones
+    /// are counted as `other`.
+    pub metrics_max_operations: usize,
     /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API; empty = same-origin only.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -122,13 +135,6 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        reason: reason.into(),
-    }
-}
-
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -137,34 +143,10 @@ impl Config {
 
     /// Reads settings through `lookup` (tests pass a map). Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let num = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .map_err(|_| invalid(var, format!("`{v}` is not a non-negative whole number"))),
-            }
-        };
-        let flag = |var: &'static str, default: bool| -> Result<bool, ConfigError> {
-            match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
-                None => Ok(default),
-                Some("1" | "true" | "on" | "yes") => Ok(true),
-                Some("0" | "false" | "off" | "no") => Ok(false),
-                Some(other) => Err(invalid(var, format!("`{other}` is not true or false"))),
-            }
-        };
-        let positive = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
-            let n = num(var, default)?;
-            if n == 0 {
-                return Err(invalid(var, "must be greater than 0"));
-            }
-            Ok(n)
-        };
+        let env = Env::new(lookup);
+        let get = |key: &str| env.get(key);
+        let flag = |var, default| env.flag(var, default);
+        let positive = |var, default| env.positive(var, default);
 
         let listen_addr = get("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
         let listen_addr = listen_addr.parse().map_err(|_| {
@@ -273,9 +255,10 @@ impl Config {
             jwt_ttl: Duration::from_secs(positive("JWT_TTL", 3600)?),
             admin_email,
             admin_password,
-            max_query_depth: positive("MAX_QUERY_DEPTH", 32)? as usize,
-            max_query_complexity: positive("MAX_QUERY_COMPLEXITY", 20_000)? as usize,
-            max_body_bytes: positive("MAX_BODY_BYTES", 1_048_576)? as usize,
+            limits: RequestLimits::read(&env)?,
+            server: ServerLimits::read(&env)?,
+            login: LoginLimits::read(&env)?,
+            metrics_max_operations: env.bounded("METRICS_MAX_OPERATIONS", 200, 10_000)? as usize,
             cors_allowed_origins,
         })
     }
@@ -341,8 +324,11 @@ mod tests {
         assert_eq!(c.jwt_ttl, Duration::from_secs(3600));
         assert_eq!(c.admin_email, "admin@example.com");
         assert!(c.admin_password.is_none() && c.jwt_secret.is_none());
-        assert_eq!(c.max_query_depth, 32);
-        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert_eq!(c.limits.max_depth, 32);
+        assert_eq!(c.limits.max_body_bytes, 1_048_576);
+        assert_eq!(c.limits.introspection, Introspection::On);
+        assert_eq!(c.login.max_failures_per_email, 5);
+        assert_eq!(c.server.max_connections, 1024);
         assert!(c.cors_allowed_origins.is_empty());
     }
 
@@ -358,6 +344,10 @@ mod tests {
             ("CACHE_BACKEND", "memcached"),
             ("CORS_ALLOWED_ORIGINS", "not a url"),
             ("CACHE_TIMEOUT_MS", "0"),
+            ("INTROSPECTION", "sometimes"),
+            ("MAX_QUERY_FIELDS", "0"),
+            ("HTTP_MAX_CONNECTIONS", "many"),
+            ("LOGIN_LOCKOUT_MAX_SECS", "0"),
         ] {
             let err = config(&[(var, value)]).expect_err(value);
             assert_eq!(err.var, var, "{value}");
