@@ -52,8 +52,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The server binary beside this one (same target folder and profile).
+/// The server binary: `BENCH_SERVER_BIN` when set (to compare two builds in one session),
+/// else the one beside this binary (same target folder and profile).
 pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("BENCH_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("cachegraph")))
