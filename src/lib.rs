@@ -2,14 +2,15 @@
 //! data, and which keeps answering from the database when Redis does not.
 //!
 //! # Layout
-//! - [`config`]: settings from the environment.
+//! - [`config`]: settings from the environment, and the limits on what a client can cost.
 //! - [`error`]: the service error type and its mapping to GraphQL error codes.
-//! - [`auth`]: JWTs, password hashes, the caller of a request.
+//! - [`auth`]: JWTs, password hashes, login throttling, the caller of a request.
 //! - [`db`]: connection, migrations, the `users` entity and repository.
 //! - [`cache`]: the cache layer, its backends and its consistency protocol.
 //! - [`users`]: the user service, the one boundary resolvers reach users through.
-//! - [`graphql`]: schema, query and mutation roots, types, guards.
-//! - [`http`]: router, GraphQL endpoint, health.
+//! - [`graphql`]: schema, query and mutation roots, types, guards; [`graphql::prepare`] turns a
+//!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
+//! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
 pub mod auth;
 pub mod cache;
 pub mod config;

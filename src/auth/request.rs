@@ -45,6 +45,11 @@ impl RequestAuth {
         }
     }
 
+    /// Whether the request carries a bearer token (valid or not).
+    pub fn has_bearer(&self) -> bool {
+        matches!(self.credentials, Credentials::Bearer(_))
+    }
+
     /// The authenticated caller: the token verified, and its user still present and active.
     pub async fn viewer(&self, jwt: &Jwt, users: &UserService) -> AppResult<&Viewer> {
         self.viewer

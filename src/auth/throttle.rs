@@ -1,8 +1,11 @@
-//! Login throttling: failed logins are counted per email and per client address, and from
-//! `LOGIN_MAX_FAILURES` (per email) or `LOGIN_MAX_FAILURES_PER_CLIENT` (per address) on, the
+//! Login throttling: failed logins are counted per (email, client address) pair, per client
+//! address and per email. From `LOGIN_MAX_FAILURES` (a pair), `LOGIN_MAX_FAILURES_PER_CLIENT`
+//! (an address, any emails) or `LOGIN_MAX_FAILURES_PER_EMAIL` (an email, any addresses) on, that
 //! subject is locked out for a time that doubles with each further failure, up to
 //! `LOGIN_LOCKOUT_MAX_SECS`. A locked-out attempt is answered `TOO_MANY_REQUESTS` with
-//! `retryAfter` before any password is hashed, whatever the password.
+//! `retryAfter` before any password is hashed, whatever the password. The pair locks first, so
+//! one client guessing cannot lock the account's owner out; only many addresses can (the
+//! per-email bound, set higher).
 //!
 //! Counts live in Redis, so every instance sees them (see [`crate::cache::Cache::count_failure`]),
 //! and in this process too, which decides alone while Redis is down or absent. Hashing itself
@@ -29,6 +32,21 @@ use crate::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
+impl ClientAddr {
+    /// What the address is counted as: IPv4 (IPv4-mapped IPv6 included) as is, IPv6 by its
+    /// /64, since one host is given a whole /64; `unknown` without an address.
+    pub fn label(&self) -> String {
+        match self.0.map(|ip| ip.to_canonical()) {
+            None => "unknown".into(),
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        }
+    }
+}
+
 /// Subjects tracked in this process at most; the oldest are forgotten first.
 const LOCAL_SUBJECTS: u64 = 100_000;
 
@@ -41,8 +59,9 @@ struct Local {
 /// The throttle shared by every login.
 pub struct LoginThrottle {
     cache: Cache,
-    per_email: Lockout,
+    per_pair: Lockout,
     per_client: Lockout,
+    per_email: Lockout,
     local: Moka<String, Arc<Mutex<Local>>, foldhash::fast::RandomState>,
     hashing: Semaphore,
     hash_wait: Duration,
@@ -64,8 +83,9 @@ impl LoginThrottle {
         };
         Self {
             cache,
-            per_email: lockout(limits.max_failures_per_email),
+            per_pair: lockout(limits.max_failures),
             per_client: lockout(limits.max_failures_per_client),
+            per_email: lockout(limits.max_failures_per_email),
             local: Moka::builder()
                 .max_capacity(LOCAL_SUBJECTS)
                 .time_to_idle(limits.lockout_max)
@@ -76,8 +96,9 @@ impl LoginThrottle {
     }
 
     /// Runs `check` (which hashes the password) for a login of `email` from `client`, unless
-    /// either is locked out; counts its failure (`UNAUTHENTICATED`) or clears the email's
-    /// failures on success.
+    /// a subject of it is locked out; counts its failure (`UNAUTHENTICATED`) against every
+    /// subject, or clears the pair's and the email's failures on success (not the address's:
+    /// one known password must not reset a guesser's count).
     pub async fn attempt<T, Fut>(
         &self,
         email: &str,
@@ -87,11 +108,17 @@ impl LoginThrottle {
     where
         Fut: Future<Output = AppResult<T>>,
     {
-        let email = format!("email:{}", email.trim().to_lowercase());
-        let client = client.0.map(|ip| format!("client:{ip}"));
-        let subjects: Vec<(&str, &Lockout)> = std::iter::once((email.as_str(), &self.per_email))
-            .chain(client.as_deref().map(|c| (c, &self.per_client)))
-            .collect();
+        let email_key = email.trim().to_lowercase();
+        let email = format!("email:{email_key}");
+        let pair = format!("pair:{}\u{0}{email_key}", client.label());
+        let client = client.0.map(|_| format!("client:{}", client.label()));
+        let subjects: Vec<(&str, &Lockout)> = [
+            (pair.as_str(), &self.per_pair),
+            (email.as_str(), &self.per_email),
+        ]
+        .into_iter()
+        .chain(client.as_deref().map(|c| (c, &self.per_client)))
+        .collect();
         self.refuse_if_locked(&subjects).await?;
         let Ok(Ok(_permit)) = tokio::time::timeout(self.hash_wait, self.hashing.acquire()).await
         else {
@@ -107,8 +134,10 @@ impl LoginThrottle {
                 }
             }
             Ok(_) => {
-                self.local.invalidate(email.as_str());
-                self.cache.forget_failures(&email).await;
+                for subject in [&pair, &email] {
+                    self.local.invalidate(subject.as_str());
+                    self.cache.forget_failures(subject).await;
+                }
             }
             Err(_) => {}
         }
@@ -155,5 +184,20 @@ impl LoginThrottle {
                 "login locked out after repeated failures"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientAddr;
+
+    #[test]
+    fn addresses_are_counted_by_host() {
+        let label = |s: &str| ClientAddr(Some(s.parse().unwrap())).label();
+        assert_eq!(label("192.0.2.1"), "192.0.2.1");
+        assert_eq!(label("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(label("2001:db8:1:2::1"), label("2001:db8:1:2:ffff::9"));
+        assert_ne!(label("2001:db8:1:2::1"), label("2001:db8:1:3::1"));
+        assert_eq!(ClientAddr(None).label(), "unknown");
     }
 }

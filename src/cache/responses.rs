@@ -35,6 +35,11 @@ pub struct CachedResponse {
     pub authenticated: bool,
 }
 
+/// Bytes counted per kept response beyond its key and body (the entry, its `Arc`, moka's node).
+const ENTRY_BYTES: usize = 512;
+/// Bytes counted per dependency beyond its key (the entry it must still match).
+const DEP_BYTES: usize = 96;
+
 /// The response cache of this process.
 pub struct Responses {
     entries: Moka<String, Arc<CachedResponse>, foldhash::fast::RandomState>,
@@ -47,8 +52,13 @@ impl Responses {
         Self {
             entries: Moka::builder()
                 .max_capacity(bytes)
+                // Weighed by what an entry holds, not by its body alone: a flood of tiny
+                // distinct responses must stay inside the bound too.
                 .weigher(|k: &String, v: &Arc<CachedResponse>| {
-                    (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX)
+                    let deps: usize = v.deps.iter().map(|(key, _)| key.len() + DEP_BYTES).sum();
+                    (k.len() + v.body.len() + deps + ENTRY_BYTES)
+                        .try_into()
+                        .unwrap_or(u32::MAX)
                 })
                 .time_to_live(max_age)
                 .build_with_hasher(foldhash::fast::RandomState::default()),

@@ -29,10 +29,12 @@ pub struct RequestLimits {
     /// `MAX_QUERY_COMPLEXITY`: documents costing more (by the schema's field costs) are refused
     /// before execution.
     pub max_complexity: usize,
-    /// `MAX_QUERY_FIELDS`: fields of an operation once its fragments are expanded (a fragment
-    /// spread twice counts twice; `__schema` counts as [`INTROSPECTION_FIELDS`]).
-    pub max_fields: u64,
-    /// `MAX_QUERY_ALIASES`: aliased fields of an operation, fragments expanded.
+    /// `MAX_QUERY_NODES`: fields, fragment spreads, inline fragments, arguments (with the items
+    /// of their values), directives and variable definitions of the whole document once its
+    /// fragments are expanded (a fragment spread twice counts twice; `__schema` counts as
+    /// [`INTROSPECTION_FIELDS`]).
+    pub max_nodes: u64,
+    /// `MAX_QUERY_ALIASES`: aliased fields of the document, fragments expanded.
     pub max_aliases: u64,
     /// `MAX_QUERY_VARIABLES`: variables sent with one request.
     pub max_variables: usize,
@@ -42,7 +44,7 @@ pub struct RequestLimits {
     pub introspection: Introspection,
 }
 
-/// What `__schema` counts as in [`RequestLimits::max_fields`]: it answers with the whole schema.
+/// What `__schema` counts as in [`RequestLimits::max_nodes`]: it answers with the whole schema.
 pub const INTROSPECTION_FIELDS: u64 = 200;
 /// What `__type(name:)` counts as: one type's fields.
 pub const TYPE_INTROSPECTION_FIELDS: u64 = 20;
@@ -62,10 +64,15 @@ pub struct ServerLimits {
 /// Login throttling and the bound on password-hashing work.
 #[derive(Clone, Debug)]
 pub struct LoginLimits {
-    /// `LOGIN_MAX_FAILURES`: failed logins for one email before it is locked out.
-    pub max_failures_per_email: u64,
-    /// `LOGIN_MAX_FAILURES_PER_CLIENT`: failed logins from one client address before it is.
+    /// `LOGIN_MAX_FAILURES`: failed logins for one email from one client address before that
+    /// pair is locked out.
+    pub max_failures: u64,
+    /// `LOGIN_MAX_FAILURES_PER_CLIENT`: failed logins from one client address, any emails,
+    /// before the address is locked out.
     pub max_failures_per_client: u64,
+    /// `LOGIN_MAX_FAILURES_PER_EMAIL`: failed logins for one email, from any addresses, before
+    /// the email is locked out (guessing one password from many addresses).
+    pub max_failures_per_email: u64,
     /// `LOGIN_LOCKOUT_MS`: the first lockout; each further failure doubles it.
     pub lockout_base: Duration,
     /// `LOGIN_LOCKOUT_MAX_SECS`: the longest lockout; failures are remembered this long.
@@ -74,9 +81,9 @@ pub struct LoginLimits {
     pub hash_concurrency: usize,
     /// `LOGIN_HASH_WAIT_MS`: how long a login waits for a hashing slot before it is refused.
     pub hash_wait: Duration,
-    /// `TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For` hop (set
-    /// it only behind a proxy that writes that header).
-    pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXY_HOPS`: how many proxies in front write `X-Forwarded-For`; the client
+    /// address is the entry that many from the right (0: the TCP peer, the default).
+    pub trusted_proxy_hops: usize,
 }
 
 impl RequestLimits {
@@ -99,7 +106,7 @@ impl RequestLimits {
             max_body_bytes: env.positive("MAX_BODY_BYTES", 1_048_576)? as usize,
             max_depth: env.bounded("MAX_QUERY_DEPTH", 32, 256)? as usize,
             max_complexity: env.positive("MAX_QUERY_COMPLEXITY", 20_000)? as usize,
-            max_fields: env.positive("MAX_QUERY_FIELDS", 2_000)?,
+            max_nodes: env.positive("MAX_QUERY_NODES", 2_000)?,
             max_aliases: env.positive("MAX_QUERY_ALIASES", 200)?,
             max_variables: env.positive("MAX_QUERY_VARIABLES", 100)? as usize,
             max_errors: env.positive("MAX_ERRORS", 20)? as usize,
@@ -130,8 +137,9 @@ impl LoginLimits {
             ));
         }
         Ok(Self {
-            max_failures_per_email: env.positive("LOGIN_MAX_FAILURES", 5)?,
+            max_failures: env.positive("LOGIN_MAX_FAILURES", 5)?,
             max_failures_per_client: env.positive("LOGIN_MAX_FAILURES_PER_CLIENT", 20)?,
+            max_failures_per_email: env.positive("LOGIN_MAX_FAILURES_PER_EMAIL", 50)?,
             lockout_base,
             lockout_max,
             hash_concurrency: env.bounded(
@@ -140,7 +148,7 @@ impl LoginLimits {
                 256,
             )? as usize,
             hash_wait: env.millis("LOGIN_HASH_WAIT_MS", 5_000)?,
-            trust_forwarded_for: env.flag("TRUST_FORWARDED_FOR", false)?,
+            trusted_proxy_hops: env.num("TRUSTED_PROXY_HOPS", 0)?.min(16) as usize,
         })
     }
 }

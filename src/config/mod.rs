@@ -327,7 +327,8 @@ mod tests {
         assert_eq!(c.limits.max_depth, 32);
         assert_eq!(c.limits.max_body_bytes, 1_048_576);
         assert_eq!(c.limits.introspection, Introspection::On);
-        assert_eq!(c.login.max_failures_per_email, 5);
+        assert_eq!(c.login.max_failures, 5);
+        assert_eq!(c.login.trusted_proxy_hops, 0);
         assert_eq!(c.server.max_connections, 1024);
         assert!(c.cors_allowed_origins.is_empty());
     }
@@ -345,7 +346,7 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "not a url"),
             ("CACHE_TIMEOUT_MS", "0"),
             ("INTROSPECTION", "sometimes"),
-            ("MAX_QUERY_FIELDS", "0"),
+            ("MAX_QUERY_NODES", "0"),
             ("HTTP_MAX_CONNECTIONS", "many"),
             ("LOGIN_LOCKOUT_MAX_SECS", "0"),
         ] {

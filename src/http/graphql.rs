@@ -104,11 +104,21 @@ pub async fn get_or_graphiql(
     execute(&state, &parts, request, Method::Get).await
 }
 
+/// The longest syntax-error message sent back.
+const SYNTAX_MESSAGE_CHARS: usize = 400;
+
 /// Answers a refusal: in the GraphQL shape, with its status.
 fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
     match refusal {
-        Refusal::Syntax(err) => GraphQLResponse::from(with_codes(
-            Response::from_errors(vec![err]),
+        Refusal::Syntax(mut err) => GraphQLResponse::from(with_codes(
+            Response::from_errors(vec![{
+                // The parser quotes the offending line, which may be the whole body.
+                if let Some((cut, _)) = err.message.char_indices().nth(SYNTAX_MESSAGE_CHARS) {
+                    err.message.truncate(cut);
+                    err.message.push('…');
+                }
+                err
+            }]),
             state.app.config.limits.max_errors,
         ))
         .into_response(),
@@ -124,111 +134,158 @@ async fn execute(
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let metrics = &state.app.metrics;
-    let Prepared {
-        request,
-        parsed,
-        key,
-    } = match state.preparer.prepare(request, method) {
+    let prepared = match state.preparer.prepare(request, method) {
         Ok(prepared) => prepared,
         Err(err) => {
             metrics.record(None, false, started.elapsed());
             return refusal(state, err);
         }
     };
-    let operation = request
+    let operation = prepared
+        .request
         .operation_name
         .clone()
-        .or_else(|| first_operation_name(&request.query).map(str::to_owned));
+        .or_else(|| first_operation_name(&prepared.request.query).map(str::to_owned));
+    // One record for the whole request: every cache read made for it (the caller included,
+    // whether resolved for introspection, for a kept response or by a guard) lands in the
+    // response's dependencies, and L1 reads share barrier rounds begun after it started.
+    let scope = RequestScope::new();
+    let (ok, response) = request::scope(
+        scope.clone(),
+        respond(state, parts, prepared, &scope, operation.is_some()),
+    )
+    .await;
+    metrics.record(operation.as_deref(), ok, started.elapsed());
+    response
+}
+
+/// The key a response that depends on its caller (`me`) is kept under.
+fn caller_key(key: &str, caller: i64) -> String {
+    format!("{key}\u{0}caller:{caller}")
+}
+
+/// Answers a prepared request: refused, from the response cache, or executed (and kept).
+/// Returns whether it succeeded, for metrics.
+async fn respond(
+    state: &HttpState,
+    parts: &Parts,
+    prepared: Prepared,
+    scope: &RequestScope,
+    _named: bool,
+) -> (bool, axum::response::Response) {
+    let app = &state.app;
     let auth = RequestAuth::from_header(
         parts
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes()),
     );
-    if parsed.cost.introspection {
+    if prepared.parsed.cost.introspection {
         let refused = match state.preparer.limits().introspection {
             Introspection::On => None,
             Introspection::Off => Some("introspection is turned off (INTROSPECTION=off)"),
-            Introspection::Authenticated => auth
-                .viewer(&state.app.jwt, &state.app.users)
-                .await
-                .is_err()
-                .then_some(
+            Introspection::Authenticated => {
+                auth.viewer(&app.jwt, &app.users).await.is_err().then_some(
                     "introspection needs an authenticated caller (INTROSPECTION=authenticated)",
-                ),
+                )
+            }
         };
         if let Some(message) = refused {
-            metrics.record(operation.as_deref(), false, started.elapsed());
-            return refusal(state, Refusal::Limit(message.into()));
+            return (false, refusal(state, Refusal::Limit(message.into())));
         }
     }
-    let cache = state.app.users.store().cache();
+    let key = prepared.key.clone();
+    let cache = app.users.store().cache();
     let responses = cache.responses();
 
-    if let Some(responses) = responses
-        && let Some(hit) = responses.get(&key.0)
-    {
-        let scope = RequestScope::new();
-        // `None`: this caller may not have it (kept for someone else); `Some(false)`: it is
-        // stale. Only a stale response is dropped, so no caller can evict another's.
-        let current = request::scope(scope, async {
-            if hit.authenticated {
-                match auth.viewer(&state.app.jwt, &state.app.users).await {
-                    Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
-                    _ => return None,
+    if let Some(responses) = responses {
+        // A response that depends on its caller is kept per caller: look for it once the
+        // caller is known (a bearer token, resolved now rather than by the first guard).
+        let mut hit = responses.get(&key.0).map(|hit| (hit, key.0.to_string()));
+        if hit.is_none()
+            && auth.has_bearer()
+            && let Ok(viewer) = auth.viewer(&app.jwt, &app.users).await
+        {
+            let per_caller = caller_key(&key.0, viewer.id());
+            hit = responses.get(&per_caller).map(|hit| (hit, per_caller));
+        }
+        if let Some((hit, hit_key)) = hit {
+            // `None`: this caller may not have it; `Some(false)`: it is stale. Only a stale
+            // response is dropped, so no caller can evict another's.
+            let current = if hit.authenticated {
+                match auth.viewer(&app.jwt, &app.users).await {
+                    Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {
+                        Some(cache.still_current(&hit.deps).await)
+                    }
+                    _ => None,
                 }
             } else if hit.caller.is_some() {
-                return None;
+                None
+            } else {
+                Some(cache.still_current(&hit.deps).await)
+            };
+            match current {
+                Some(true) => {
+                    responses.served();
+                    return (
+                        true,
+                        json_response(hit.body.clone(), hit.cache_control.as_deref()),
+                    );
+                }
+                Some(false) => responses.forget(&hit_key),
+                None => {}
             }
-            Some(cache.still_current(&hit.deps).await)
-        })
-        .await;
-        match current {
-            Some(true) => {
-                responses.served();
-                metrics.record(operation.as_deref(), true, started.elapsed());
-                return json_response(hit.body.clone(), hit.cache_control.as_deref());
-            }
-            Some(false) => responses.forget(&key.0),
-            None => {}
         }
     }
 
-    // L1 reads of this request share barrier rounds begun after it started, and record what
-    // the response is built from.
-    let scope = RequestScope::new();
-    let client = client_addr(parts, state.app.config.login.trust_forwarded_for);
-    let request = request.data(auth).data(client).data(key.clone());
-    let response = request::scope(scope.clone(), state.schema.execute(request)).await;
-    metrics.record(operation.as_deref(), response.is_ok(), started.elapsed());
-    let response = with_codes(response, state.app.config.limits.max_errors);
+    let client = client_addr(parts, app.config.login.trusted_proxy_hops);
+    let request = prepared
+        .into_request()
+        .data(auth)
+        .data(client)
+        .data(key.clone());
+    let response = with_codes(
+        state.schema.execute(request).await,
+        app.config.limits.max_errors,
+    );
+    let ok = response.is_ok();
     if let Some(responses) = responses
-        && response.is_ok()
+        && ok
         && response.http_headers.is_empty()
         && let Ok(body) = serde_json::to_vec(&response)
     {
         let body = Bytes::from(body);
         let cache_control = response.cache_control.value();
-        responses.keep(
-            key.0.to_string(),
-            body.clone(),
-            cache_control.clone(),
-            scope.reads(),
-        );
-        return json_response(body, cache_control.as_deref());
+        let reads = scope.reads();
+        let kept_as = match reads.caller {
+            Some(caller) => caller_key(&key.0, caller),
+            None => key.0.to_string(),
+        };
+        responses.keep(kept_as, body.clone(), cache_control.clone(), reads);
+        return (true, json_response(body, cache_control.as_deref()));
     }
-    GraphQLResponse::from(response).into_response()
+    (ok, GraphQLResponse::from(response).into_response())
 }
 
-/// The client's address: the connection's peer, or with `trust_forwarded_for` the last
-/// `X-Forwarded-For` hop (the one the trusted proxy wrote).
-fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> ClientAddr {
-    let forwarded = trust_forwarded_for
-        .then(|| parts.headers.get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|v| v.trim().parse().ok());
+/// The client's address: the connection's peer, or behind `hops` trusted proxies the
+/// `X-Forwarded-For` entry `hops` from the right, over every line of the header (the first
+/// proxy's view of its peer). A shorter chain means proxies were bypassed: its leftmost entry
+/// (the nearest trusted proxy's peer) is used then.
+fn client_addr(parts: &Parts, hops: usize) -> ClientAddr {
+    let forwarded = (hops > 0)
+        .then(|| {
+            let entries: Vec<&str> = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect();
+            let at = entries.len().saturating_sub(hops);
+            entries.get(at).and_then(|e| e.parse().ok())
+        })
+        .flatten();
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -1,6 +1,6 @@
-//! The accept loop: at most `HTTP_MAX_CONNECTIONS` connections at once, each bound by
-//! `HTTP_HEADER_TIMEOUT_MS` for sending a request's headers and for sitting idle between
-//! requests, and a graceful drain on shutdown.
+//! The accept loop: HTTP/1.1, at most `HTTP_MAX_CONNECTIONS` connections at once, each bound
+//! by `HTTP_HEADER_TIMEOUT_MS` for sending a request's headers (from the moment it is accepted)
+//! and for sitting idle between requests, and a graceful drain on shutdown.
 //!
 //! `axum::serve` has no timer, so hyper's header timeout cannot be set through it and idle
 //! sockets stay open for ever; this loop is the same hyper-util server with those bounds. Every
@@ -32,17 +32,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: hyper's HTTP/2 server has no idle timeout (a client that answers pings
+    // holds its connection for ever) and multiplexes 200 requests per connection past the
+    // connection cap. TLS-terminating proxies speak HTTP/1.1 to their upstreams.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(limits.header_timeout))
-        .keep_alive_timeout(limits.header_timeout);
     tokio::pin!(shutdown);
 
     loop {
@@ -79,8 +77,8 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            // hyper's header timeout starts once the HTTP version is known, which needs bytes:
-            // a connection that sends none is closed here.
+            // hyper starts its header timer at the first byte; a connection that sends none
+            // is closed here.
             let mut first = [0u8; 1];
             if !matches!(
                 tokio::time::timeout(header_timeout, stream.peek(&mut first)).await,

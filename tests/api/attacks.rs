@@ -25,6 +25,20 @@ fn apq(query: Option<&str>, hash: &str) -> Value {
     }
 }
 
+/// A hash-only persisted query over GET, as the admin.
+async fn get_persisted(app: &TestApp, hash: &str) -> (u16, Value) {
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("extensions", ext.as_str())])
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 async fn user_count(app: &TestApp) -> usize {
     let body = app.gql("{ users(limit: 1000) { id } }", json!({})).await;
     body["data"]["users"].as_array().unwrap().len()
@@ -52,31 +66,16 @@ async fn persisted_queries_cannot_run_another_callers_document() {
         let (_, got) = app.post_json(Some(&app.admin_token), &body).await;
         assert_eq!(got["data"]["me"]["email"], "admin@example.com", "{got}");
     }
-    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha(mine) } }).to_string();
-    let got: Value = app
-        .http
-        .get(app.url("/graphql"))
-        .query(&[("extensions", ext.as_str())])
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(got["data"]["me"]["role"], "ADMIN", "{got}");
+    let (status, got) = get_persisted(&app, &sha(mine)).await;
+    assert_eq!(
+        (status, &got["data"]["me"]["role"]),
+        (200, &json!("ADMIN")),
+        "{got}"
+    );
 
     // A hash-only GET of the registered mutation is a mutation over GET, whoever sends it.
-    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha(evil) } }).to_string();
-    let resp = app
-        .http
-        .get(app.url("/graphql"))
-        .query(&[("extensions", ext.as_str())])
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 405);
+    let (status, got) = get_persisted(&app, &sha(evil)).await;
+    assert_eq!((status, code(&got)), (405, "METHOD_NOT_ALLOWED"), "{got}");
     assert_eq!(user_count(&app).await, before, "no user was created");
 
     // Someone else's plain `me` is answered for that caller, never from the admin's response.
@@ -169,20 +168,44 @@ async fn costs_are_bounded_before_any_work() {
     };
     let bomb = fragment_bomb(22);
     assert!(bomb.len() < 1200);
-    refused(
-        &app.gql_as(None, &bomb, json!({})).await,
-        "MAX_QUERY_FIELDS",
-    );
+    refused(&app.gql_as(None, &bomb, json!({})).await, "MAX_QUERY_NODES");
     let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
     refused(&app.gql_as(None, cycle, json!({})).await, "spreads itself");
+    // Spreads of a fragment that does not exist, tripled at each of 30 levels.
+    let mut undefined = String::from("{ ...F0 }");
+    for i in 0..30 {
+        let next = i + 1;
+        undefined += &format!(" fragment F{i} on Query {{ ...F{next} ...F{next} ...F{next} }}");
+    }
+    undefined += " fragment F30 on Query { ...Missing }";
+    refused(
+        &app.gql_as(None, &undefined, json!({})).await,
+        "not defined",
+    );
+    // Every operation of a document counts, not only the one that runs.
+    let operations: String = (0..2001)
+        .map(|i| format!("query Q{i} {{ __typename }} "))
+        .collect();
+    let body = app
+        .post_json(None, &json!({ "query": operations, "operationName": "Q0" }))
+        .await
+        .1;
+    refused(&body, "MAX_QUERY_NODES");
+    // Arguments count (validation compares them pairwise between same-named fields).
+    let args: String = (0..2001).map(|i| format!("x{i}: 1 ")).collect();
+    refused(
+        &app.gql_as(None, &format!("{{ __typename({args}) }}"), json!({}))
+            .await,
+        "MAX_QUERY_NODES",
+    );
     // A small bomb within the limit still runs: the count is exact, not a guess.
-    let small = app.gql_as(None, &fragment_bomb(10), json!({})).await;
+    let small = app.gql_as(None, &fragment_bomb(8), json!({})).await;
     assert_eq!(small["data"]["__typename"], "Query", "{small}");
 
     let many_typenames = format!("{{ {} }}", "__typename ".repeat(2001));
     refused(
         &app.gql_as(None, &many_typenames, json!({})).await,
-        "MAX_QUERY_FIELDS",
+        "MAX_QUERY_NODES",
     );
     let aliased_schema: String = (0..20)
         .map(|i| format!("s{i}: __schema {{ types {{ name }} }} "))
@@ -190,7 +213,7 @@ async fn costs_are_bounded_before_any_work() {
     refused(
         &app.gql_as(None, &format!("{{ {aliased_schema} }}"), json!({}))
             .await,
-        "MAX_QUERY_FIELDS",
+        "MAX_QUERY_NODES",
     );
     let aliases: String = (0..201).map(|i| format!("a{i}: __typename ")).collect();
     refused(
@@ -268,5 +291,60 @@ async fn post_bodies_must_be_declared_json() {
         if status == 415 {
             assert_eq!(code(&json), "UNSUPPORTED_MEDIA_TYPE");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_key_cannot_be_forged_to_skip_validation() {
+    let app = Spawn::new(Backend::Redis, Db::Sqlite)
+        .env("MAX_QUERY_COMPLEXITY", "50")
+        .start()
+        .await
+        .unwrap();
+    let costly = "query n { users(limit: 1000) { id } } #";
+    // A: a name smuggling B's text, with a harmless document that would validate.
+    let forged =
+        json!({ "query": "{ __typename }", "operationName": format!("n\u{0}{{}}\u{0}{costly}") });
+    let (status, body) = app.post_json(Some(&app.admin_token), &forged).await;
+    assert_eq!((status, code(&body)), (400, "BAD_REQUEST"), "{body}");
+    // B: the costly document, its tail hidden in a comment; validated on its own.
+    let real =
+        json!({ "query": format!("{costly}\u{0}{{}}\u{0}{{ __typename }}"), "operationName": "n" });
+    for _ in 0..2 {
+        let (_, body) = app.post_json(Some(&app.admin_token), &real).await;
+        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_of_me_do_not_evict_each_other() {
+    let app = app().await;
+    let responses = app.state.users.store().cache().responses().unwrap();
+    let (_, ann) = app.user_with_token("ann@example.com").await;
+    let (_, ben) = app.user_with_token("ben@example.com").await;
+    let me = json!({ "query": "{ me { email } }" });
+    // Each caller's answer is kept once its entries are warm.
+    for (token, email) in [(&ann, "ann@example.com"), (&ben, "ben@example.com")] {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let served = responses.served_count();
+            let (_, body) = app.post_json(Some(token), &me).await;
+            assert_eq!(body["data"]["me"]["email"], email, "{body}");
+            if responses.served_count() == served + 1 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never served");
+        }
+    }
+    // Alternating callers are each served their own kept answer.
+    for (token, email) in [(&ann, "ann@example.com"), (&ben, "ben@example.com")].repeat(2) {
+        let served = responses.served_count();
+        let (_, body) = app.post_json(Some(token), &me).await;
+        assert_eq!(body["data"]["me"]["email"], email, "{body}");
+        assert_eq!(
+            responses.served_count(),
+            served + 1,
+            "{email} served from the cache"
+        );
     }
 }

@@ -66,40 +66,29 @@ async fn one_client_guessing_many_emails_is_locked_out() {
     let app = Spawn::new(Backend::Redis, Db::Sqlite)
         .env("LOGIN_MAX_FAILURES_PER_CLIENT", "4")
         .env("LOGIN_LOCKOUT_MS", "60000")
-        .env("TRUST_FORWARDED_FOR", "true")
+        .env("TRUSTED_PROXY_HOPS", "1")
         .start()
         .await
         .unwrap();
-    let from = |addr: &'static str, email: String| {
+    let from = async |addr: &str, email: String| -> Value {
         app.http
             .post(app.url("/graphql"))
             .header("x-forwarded-for", format!("203.0.113.9, {addr}"))
             .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": "guess-123" } }))
             .send()
-    };
-    for i in 0..4 {
-        let body: Value = from("198.51.100.7", format!("nobody{i}@example.com"))
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    };
+    for i in 0..4 {
+        let body = from("198.51.100.7", format!("nobody{i}@example.com")).await;
         assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
     }
-    let body: Value = from("198.51.100.7", "nobody99@example.com".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_locked(&body);
+    assert_locked(&from("198.51.100.7", "nobody99@example.com".into()).await);
     // Another client is not locked out.
-    let body: Value = from("198.51.100.8", "nobody99@example.com".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = from("198.51.100.8", "nobody99@example.com".into()).await;
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
 }
 
@@ -145,4 +134,48 @@ async fn a_lockout_ends() {
         assert!(tokio::time::Instant::now() < deadline, "still locked");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// A login of `email` from `addr` (behind one trusted proxy).
+async fn login_from(app: &TestApp, addr: &str, email: &str, password: &str) -> Value {
+    app.http
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", addr)
+        .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": password } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_guesser_cannot_lock_the_owner_out_but_many_can_lock_the_email() {
+    let app = Spawn::new(Backend::Redis, Db::Sqlite)
+        .env("LOGIN_MAX_FAILURES", "2")
+        .env("LOGIN_MAX_FAILURES_PER_EMAIL", "5")
+        .env("LOGIN_LOCKOUT_MS", "60000")
+        .env("TRUSTED_PROXY_HOPS", "1")
+        .start()
+        .await
+        .unwrap();
+    app.create_user("gus@example.com", "USER").await;
+    for _ in 0..2 {
+        let body = login_from(&app, "198.51.100.1", "gus@example.com", "wrong-password").await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    }
+    assert_locked(&login_from(&app, "198.51.100.1", "gus@example.com", PASSWORD).await);
+    // The owner, elsewhere, still logs in; IPv4-mapped and /64 forms count as one address.
+    let owner = login_from(&app, "2001:db8:7:7::1", "gus@example.com", PASSWORD).await;
+    assert!(owner["errors"].is_null(), "{owner}");
+    assert_locked(&login_from(&app, "::ffff:198.51.100.1", "gus@example.com", PASSWORD).await);
+    // Guesses from many addresses add up for the email (2 before the owner's success cleared
+    // them, so 5 more lock it).
+    for i in 2..7 {
+        let addr = format!("203.0.113.{i}");
+        let body = login_from(&app, &addr, "gus@example.com", "wrong-password").await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{addr}: {body}");
+    }
+    assert_locked(&login_from(&app, "192.0.2.200", "gus@example.com", PASSWORD).await);
 }

@@ -1,33 +1,41 @@
 //! What a parsed document would cost to validate and execute, measured before either runs.
 //!
-//! async-graphql's own limits come too late for a hostile document: its complexity and depth
-//! visitors (and execution) expand every fragment spread inline, so a 1 KB document whose
-//! fragments each spread the next twice makes 2^22 fields of work before any limit is checked.
-//! Here each fragment is measured once and its cost reused wherever it is spread
-//! (memoized), so the expanded size is known in time linear in the document, and the document
-//! is refused before validation when it is over a limit.
+//! async-graphql's own checks come too late for a hostile document: its recursion-depth check,
+//! its complexity and depth visitors and execution all expand every fragment spread inline, so a
+//! 1 KB document whose fragments each spread the next twice makes 2^22 steps of work before any
+//! limit is checked. Here each fragment is measured once and its size reused wherever it is
+//! spread (memoized), so the expanded size of the whole document is known in time linear in its
+//! text, and the document is refused before anything else looks at it.
 //!
-//! *Invariant:* the figures are exactly what inline expansion would count (a fragment spread
-//! twice counts twice), saturating instead of overflowing; a fragment cycle is refused here,
-//! since expanding it has no end.
+//! *Invariant:* `nodes` is at least the number of steps inline expansion of the whole document
+//! takes (every operation, every field, fragment spread, inline fragment, argument, directive
+//! and variable definition, a fragment spread twice counted twice), saturating instead of
+//! overflowing. A fragment cycle or an undefined fragment is refused here: expanding the first
+//! has no end, and the second is invalid anyway.
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+use async_graphql::{
+    Name, Positioned,
+    parser::types::{
+        Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, Selection,
+        SelectionSet,
+    },
 };
+
+use async_graphql_value::Value;
 
 use crate::config::{INTROSPECTION_FIELDS, TYPE_INTROSPECTION_FIELDS};
 
-/// The size of a document, by its most expensive operation.
+/// The size of a document.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
-    /// Fields once fragments are expanded (introspection roots weighted).
-    pub fields: u64,
-    /// Aliased fields once fragments are expanded.
+    /// Nodes of all operations once fragments are expanded (introspection roots weighted).
+    pub nodes: u64,
+    /// Aliased fields of all operations once fragments are expanded.
     pub aliases: u64,
     /// Whether any operation or fragment selects `__schema` or `__type`.
     pub introspection: bool,
-    /// Selections as written (not expanded): what holding the parsed document costs.
+    /// Nodes and values as written (not expanded): what holding the parsed document costs.
     pub written: u64,
 }
 
@@ -37,6 +45,9 @@ pub enum CostError {
     /// A fragment spreads itself, directly or through others.
     #[error("fragment `{0}` spreads itself")]
     Cycle(String),
+    /// A spread names no fragment of the document.
+    #[error("fragment `{0}` is not defined")]
+    Undefined(String),
     /// Selections (and fragment spreads) nest deeper than any valid document of this schema.
     #[error("selections are nested more than {0} levels deep")]
     TooDeep(usize),
@@ -49,14 +60,18 @@ const MAX_NESTING: usize = 512;
 
 #[derive(Clone, Copy, Default)]
 struct Sum {
-    fields: u64,
+    nodes: u64,
     aliases: u64,
 }
 
 impl Sum {
     fn add(&mut self, other: Sum) {
-        self.fields = self.fields.saturating_add(other.fields);
+        self.nodes = self.nodes.saturating_add(other.nodes);
         self.aliases = self.aliases.saturating_add(other.aliases);
+    }
+
+    fn node(nodes: u64) -> Self {
+        Self { nodes, aliases: 0 }
     }
 }
 
@@ -65,13 +80,48 @@ enum Memo {
     Done(Sum),
 }
 
+type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+
 struct Measure<'d> {
-    fragments: &'d HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>,
+    fragments: &'d Fragments,
     memo: HashMap<&'d str, Memo>,
     introspection: bool,
+    /// Nodes and values as written, each counted once.
+    written: u64,
+}
+
+/// Nodes of a value (lists and objects count their items), walked without recursion.
+fn value_nodes(value: &Value) -> u64 {
+    let mut stack = vec![value];
+    let mut n = 0u64;
+    while let Some(v) = stack.pop() {
+        n = n.saturating_add(1);
+        match v {
+            Value::List(items) => stack.extend(items.iter()),
+            Value::Object(fields) => stack.extend(fields.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+fn arguments_nodes(arguments: &[(Positioned<Name>, Positioned<Value>)]) -> u64 {
+    arguments
+        .iter()
+        .map(|(_, v)| value_nodes(&v.node))
+        .fold(0, u64::saturating_add)
+}
+
+fn directives_nodes(directives: &[Positioned<Directive>]) -> u64 {
+    directives
+        .iter()
+        .map(|d| 1u64.saturating_add(arguments_nodes(&d.node.arguments)))
+        .fold(0, u64::saturating_add)
 }
 
 impl<'d> Measure<'d> {
+    /// The expanded size of `set`; adds what is written to `self.written` (each set is measured
+    /// once: fragments are memoized).
     fn set(&mut self, set: &'d SelectionSet, depth: usize) -> Result<Sum, CostError> {
         if depth > MAX_NESTING {
             return Err(CostError::TooDeep(MAX_NESTING));
@@ -89,16 +139,26 @@ impl<'d> Measure<'d> {
                     if weight > 1 {
                         self.introspection = true;
                     }
+                    let own = 1u64
+                        .saturating_add(arguments_nodes(&field.arguments))
+                        .saturating_add(directives_nodes(&field.directives));
+                    self.written = self.written.saturating_add(own);
                     sum.add(Sum {
-                        fields: weight,
+                        nodes: own.saturating_add(weight - 1),
                         aliases: u64::from(field.alias.is_some()),
                     });
                     sum.add(self.set(&field.selection_set.node, depth + 1)?);
                 }
                 Selection::InlineFragment(inline) => {
+                    let own = 1u64.saturating_add(directives_nodes(&inline.node.directives));
+                    self.written = self.written.saturating_add(own);
+                    sum.add(Sum::node(own));
                     sum.add(self.set(&inline.node.selection_set.node, depth + 1)?);
                 }
                 Selection::FragmentSpread(spread) => {
+                    let own = 1u64.saturating_add(directives_nodes(&spread.node.directives));
+                    self.written = self.written.saturating_add(own);
+                    sum.add(Sum::node(own));
                     sum.add(self.fragment(spread.node.fragment_name.node.as_str(), depth + 1)?);
                 }
             }
@@ -112,64 +172,62 @@ impl<'d> Measure<'d> {
             Some(Memo::InProgress) => return Err(CostError::Cycle(name.to_owned())),
             None => {}
         }
-        // An unknown fragment costs nothing here; validation reports it.
         let Some((key, definition)) = self.fragments.get_key_value(name) else {
-            return Ok(Sum::default());
+            return Err(CostError::Undefined(name.to_owned()));
         };
         let key = key.as_str();
         self.memo.insert(key, Memo::InProgress);
-        let sum = self.set(&definition.node.selection_set.node, depth)?;
+        let mut sum = Sum::node(directives_nodes(&definition.node.directives));
+        sum.add(self.set(&definition.node.selection_set.node, depth)?);
         self.memo.insert(key, Memo::Done(sum));
         Ok(sum)
     }
 }
 
-/// Selections as written, fragments not expanded.
-fn written(set: &SelectionSet) -> u64 {
-    set.items
-        .iter()
-        .map(|s| {
-            1 + match &s.node {
-                Selection::Field(f) => written(&f.node.selection_set.node),
-                Selection::InlineFragment(i) => written(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            }
-        })
-        .sum()
-}
-
-/// Measures every operation of `doc`; the cost is that of the most expensive one.
+/// Measures the whole document: every operation (async-graphql checks them all, whichever one
+/// runs) and every fragment.
 pub fn measure(doc: &ExecutableDocument) -> Result<Cost, CostError> {
     let mut measure = Measure {
         fragments: &doc.fragments,
         memo: HashMap::new(),
         introspection: false,
+        written: 0,
     };
-    let mut cost = Cost::default();
+    let mut total = Sum::default();
     let operations: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(ops) => ops.values().collect(),
     };
-    for op in &operations {
-        let sum = measure.set(&op.node.selection_set.node, 0)?;
-        cost.fields = cost.fields.max(sum.fields);
-        cost.aliases = cost.aliases.max(sum.aliases);
-        cost.written = cost
-            .written
-            .saturating_add(written(&op.node.selection_set.node));
+    for op in operations {
+        let op = &op.node;
+        let mut own = directives_nodes(&op.directives);
+        for variable in &op.variable_definitions {
+            own = own
+                .saturating_add(1)
+                .saturating_add(directives_nodes(&variable.node.directives))
+                .saturating_add(
+                    variable
+                        .node
+                        .default_value
+                        .as_ref()
+                        .map_or(0, |v| value_nodes(&v.node.clone().into_value())),
+                );
+        }
+        measure.written = measure.written.saturating_add(own);
+        total.add(Sum::node(own));
+        total.add(measure.set(&op.selection_set.node, 0)?);
     }
     // Fragments no operation spreads are refused by validation, but are measured too: their
     // cycles must not reach validation's inline expansion.
     for name in doc.fragments.keys() {
         measure.fragment(name.as_str(), 0)?;
     }
-    for fragment in doc.fragments.values() {
-        cost.written = cost
-            .written
-            .saturating_add(written(&fragment.node.selection_set.node));
-    }
-    cost.introspection = measure.introspection;
-    Ok(cost)
+    Ok(Cost {
+        nodes: total.nodes,
+        aliases: total.aliases,
+        introspection: measure.introspection,
+        written: measure.written,
+    })
 }
 
 #[cfg(test)]
@@ -183,7 +241,9 @@ mod tests {
     #[test]
     fn fragments_count_once_per_spread() {
         let c = cost("{ a b ...F ...F } fragment F on Q { x y: z }").unwrap();
-        assert_eq!((c.fields, c.aliases), (6, 2));
+        // a, b, two spreads, and x, y twice
+        assert_eq!((c.nodes, c.aliases), (8, 2));
+        assert_eq!(c.written, 6);
         assert!(!c.introspection);
     }
 
@@ -195,7 +255,37 @@ mod tests {
         }
         text += " fragment F40 on Query { __typename }";
         let c = cost(&text).unwrap();
-        assert_eq!(c.fields, 1 << 40);
+        // 2^41 - 1 spreads, 2^40 fields
+        assert_eq!(c.nodes, (1 << 40) + (1 << 41) - 1);
+    }
+
+    #[test]
+    fn undefined_fragments_are_refused() {
+        let mut text = String::from("{ ...F0 }");
+        for i in 0..30 {
+            text += &format!(
+                " fragment F{i} on Q {{ ...F{} ...F{} ...F{} }}",
+                i + 1,
+                i + 1,
+                i + 1
+            );
+        }
+        text += " fragment F30 on Q { ...Missing }";
+        assert_eq!(
+            cost(&text).unwrap_err(),
+            CostError::Undefined("Missing".into())
+        );
+    }
+
+    #[test]
+    fn every_operation_arguments_directives_and_variables_count() {
+        let c =
+            cost("query A($v: Int = 3) { a(x: [1, 2], y: {z: 1}) @skip(if: true) } query B { b }")
+                .unwrap();
+        // A: variable 1 + default 1; field 1 + x list 3 + y object 2 + directive 1 + its arg 1;
+        // B: field 1
+        assert_eq!(c.nodes, 2 + 8 + 1);
+        assert_eq!(c.written, c.nodes);
     }
 
     #[test]
@@ -210,17 +300,12 @@ mod tests {
     fn introspection_is_weighted_and_flagged() {
         let c = cost("{ __schema { types { name } } t: __type(name: \"Q\") { name } }").unwrap();
         assert!(c.introspection);
+        // __type has one argument
         assert_eq!(
-            c.fields,
-            INTROSPECTION_FIELDS + 2 + TYPE_INTROSPECTION_FIELDS + 1
+            c.nodes,
+            INTROSPECTION_FIELDS + 2 + TYPE_INTROSPECTION_FIELDS + 1 + 1
         );
         assert_eq!(c.aliases, 1);
-    }
-
-    #[test]
-    fn the_costliest_operation_counts() {
-        let c = cost("query A { a } query B { a b c }").unwrap();
-        assert_eq!(c.fields, 3);
     }
 
     #[test]

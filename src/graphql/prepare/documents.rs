@@ -4,7 +4,7 @@
 //! Parsing is about a quarter of the CPU a cached read costs, and a frontend sends the same few
 //! documents over and over. The key is the resolved text (after persisted queries), so a
 //! document is only ever reused for the very text it was parsed from. Entries are weighed by
-//! what they hold (text plus a per-selection estimate of the syntax tree), not by text alone:
+//! what they hold (text plus a per-node estimate of the syntax tree, argument values included), not by text alone:
 //! a flood of tiny distinct documents stays inside the bound.
 use std::sync::Arc;
 
@@ -29,15 +29,15 @@ pub enum ParseFailure {
     Cost(cost::CostError),
 }
 
-/// Bytes counted per selection of a held document (its node, name and position), and per
-/// document; measured in `scripts/floods` against RSS.
-const BYTES_PER_SELECTION: u64 = 256;
+/// Bytes counted per node or value of a held document (its node, name and position), and per
+/// document; checked in `scripts/floods` against RSS.
+const BYTES_PER_NODE: u64 = 256;
 const BYTES_PER_DOCUMENT: u64 = 1024;
 
 /// What holding `parsed` for `text` is counted as.
 fn weight(text: &str, parsed: &Parsed) -> u32 {
     let bytes = (2 * text.len() as u64)
-        .saturating_add(parsed.cost.written.saturating_mul(BYTES_PER_SELECTION))
+        .saturating_add(parsed.cost.written.saturating_mul(BYTES_PER_NODE))
         .saturating_add(BYTES_PER_DOCUMENT);
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }

@@ -45,6 +45,10 @@ pub enum Refusal {
     /// 400, `BAD_REQUEST`: no document at all.
     #[error("the request has no query")]
     NoQuery,
+    /// 400, `BAD_REQUEST`: `operationName` is not a GraphQL name, or the variables cannot be
+    /// read back.
+    #[error("{0}")]
+    BadRequest(&'static str),
     /// 200, the parser's error (`BAD_USER_INPUT` once coded by the endpoint).
     #[error("{}", .0.message)]
     Syntax(ServerError),
@@ -62,9 +66,10 @@ impl Refusal {
         use axum::http::StatusCode;
         match self {
             Self::PersistedQueryNotFound | Self::Syntax(_) | Self::Limit(_) => StatusCode::OK,
-            Self::PersistedQueryMismatch | Self::PersistedQueryBad | Self::NoQuery => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::PersistedQueryMismatch
+            | Self::PersistedQueryBad
+            | Self::NoQuery
+            | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MutationOverGet => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -73,7 +78,10 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Self::PersistedQueryMismatch | Self::PersistedQueryBad | Self::NoQuery => "BAD_REQUEST",
+            Self::PersistedQueryMismatch
+            | Self::PersistedQueryBad
+            | Self::NoQuery
+            | Self::BadRequest(_) => "BAD_REQUEST",
             Self::Syntax(_) => "BAD_USER_INPUT",
             Self::Limit(_) => "GRAPHQL_VALIDATION_FAILED",
             Self::MutationOverGet => "METHOD_NOT_ALLOWED",
@@ -87,22 +95,42 @@ impl Refusal {
 pub struct RequestKey(pub Arc<str>);
 
 impl RequestKey {
-    /// The key of a request whose `query` is already the resolved text.
-    pub fn of(request: &Request) -> Self {
-        let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-        // `-` (no name) and `=name` can never collide, so `""` is a name of its own.
+    /// The key of a request whose `query` is already the resolved text; `None` when its
+    /// variables cannot be serialized.
+    ///
+    /// Each part is preceded by its length, so no choice of name, variables and text can
+    /// produce another request's key (separators alone could be forged: a name or a text may
+    /// contain any character); `-` (no name) and `=` (a name, possibly `""`) never collide.
+    pub fn of(request: &Request) -> Option<Self> {
+        use std::fmt::Write;
+        let variables = serde_json::to_string(&request.variables).ok()?;
         let (mark, name) = match &request.operation_name {
             None => ('-', ""),
             Some(name) => ('=', name.as_str()),
         };
-        let mut key = String::with_capacity(3 + name.len() + variables.len() + request.query.len());
-        key.push(mark);
-        key.push_str(name);
-        key.push('\u{0}');
-        key.push_str(&variables);
-        key.push('\u{0}');
+        let mut key =
+            String::with_capacity(40 + name.len() + variables.len() + request.query.len());
+        let _ = write!(
+            key,
+            "{mark}{}:{name}{}:{variables}",
+            name.len(),
+            variables.len()
+        );
         key.push_str(&request.query);
-        Self(key.into())
+        Some(Self(key.into()))
+    }
+}
+
+/// Whether `name` can name an operation: a GraphQL name, or `""` (which names none, and is
+/// answered so by execution).
+fn is_operation_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => true,
+        Some(first) => {
+            (first.is_ascii_alphabetic() || first == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
     }
 }
 
@@ -115,7 +143,7 @@ pub enum Method {
 
 /// A request ready to run.
 pub struct Prepared {
-    /// The request, its `query` the resolved text and its document attached.
+    /// The request, its `query` the resolved text.
     pub request: Request,
     /// The parsed document and its cost.
     pub parsed: Arc<Parsed>,
@@ -148,6 +176,13 @@ impl Preparer {
     /// Everything before execution that needs no caller (see the module doc).
     pub fn prepare(&self, mut request: Request, method: Method) -> Result<Prepared, Refusal> {
         let limits = &self.limits;
+        if request
+            .operation_name
+            .as_deref()
+            .is_some_and(|name| !is_operation_name(name))
+        {
+            return Err(Refusal::BadRequest("operationName is not a GraphQL name"));
+        }
         if request.variables.len() > limits.max_variables {
             return Err(Refusal::Limit(format!(
                 "{} variables sent; at most {} are accepted (MAX_QUERY_VARIABLES)",
@@ -168,16 +203,16 @@ impl Preparer {
             documents::ParseFailure::Cost(err) => Refusal::Limit(err.to_string()),
         })?;
         let cost = parsed.cost;
-        if cost.fields > limits.max_fields {
+        if cost.nodes > limits.max_nodes {
             return Err(Refusal::Limit(format!(
-                "the operation selects {} fields once fragments are expanded; at most {} are \
-                 allowed (MAX_QUERY_FIELDS)",
-                cost.fields, limits.max_fields
+                "the document has {} fields, fragment spreads, arguments and directives once \
+                 fragments are expanded; at most {} are allowed (MAX_QUERY_NODES)",
+                cost.nodes, limits.max_nodes
             )));
         }
         if cost.aliases > limits.max_aliases {
             return Err(Refusal::Limit(format!(
-                "the operation has {} aliased fields; at most {} are allowed (MAX_QUERY_ALIASES)",
+                "the document has {} aliased fields; at most {} are allowed (MAX_QUERY_ALIASES)",
                 cost.aliases, limits.max_aliases
             )));
         }
@@ -186,13 +221,26 @@ impl Preparer {
         {
             return Err(Refusal::MutationOverGet);
         }
-        let key = RequestKey::of(&request);
-        request.set_parsed_query(parsed.document.clone());
+        let key = RequestKey::of(&request)
+            .ok_or(Refusal::BadRequest("the variables cannot be read back"))?;
         Ok(Prepared {
             request,
             parsed,
             key,
         })
+    }
+}
+
+impl Prepared {
+    /// The request with its document attached, for execution (the document is cloned only
+    /// now: a response-cache hit never needs it).
+    pub fn into_request(self) -> Request {
+        let document = Arc::try_unwrap(self.parsed)
+            .map(|parsed| parsed.document)
+            .unwrap_or_else(|shared| shared.document.clone());
+        let mut request = self.request;
+        request.set_parsed_query(document);
+        request
     }
 }
 
@@ -207,5 +255,36 @@ fn selected(parsed: &Parsed, operation_name: Option<&str>) -> Option<OperationTy
             ops.values().next().map(|op| op.node.ty)
         }
         (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: Option<&str>, query: &str) -> RequestKey {
+        let mut request = Request::new(query);
+        request.operation_name = name.map(str::to_owned);
+        RequestKey::of(&request).unwrap()
+    }
+
+    #[test]
+    fn keys_cannot_be_forged_with_separators() {
+        // The attack of a NUL-joined key: the name swallows what the other's text holds.
+        let a = key(Some("n\u{0}{}\u{0}query n { a } #"), "{ __typename }");
+        let b = key(Some("n"), "query n { a } #\u{0}{}\u{0}{ __typename }");
+        assert_ne!(a, b);
+        assert_ne!(key(None, "{ a }"), key(Some(""), "{ a }"));
+        assert_eq!(key(Some("A"), "{ a }"), key(Some("A"), "{ a }"));
+    }
+
+    #[test]
+    fn operation_names_are_graphql_names() {
+        for ok in ["", "A", "_a1", "getUser"] {
+            assert!(is_operation_name(ok), "{ok}");
+        }
+        for bad in ["1a", "a-b", "n\u{0}", "a b", "é"] {
+            assert!(!is_operation_name(bad), "{bad}");
+        }
     }
 }
