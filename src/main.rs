@@ -6,12 +6,15 @@ use tracing_subscriber::EnvFilter;
 /// Large allocations are mapped and unmapped, never kept in a thread's heap: glibc otherwise
 /// raises its mmap threshold after the first free of an argon2 buffer (19 MiB), and every
 /// thread that hashed a password keeps one for good (measured by `scripts/floods`: +370 MiB
-/// under a login flood without this).
+/// under a login flood without this). Pinning the threshold also pins the trim threshold,
+/// whose default (128 KiB) would return small-object heaps to the OS after nearly every free:
+/// it is set to the largest value glibc's own adjustment reaches.
 fn return_large_allocations() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
     }
 }
 

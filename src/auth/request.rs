@@ -3,6 +3,7 @@
 use tokio::sync::OnceCell;
 
 use crate::{
+    cache::request::{self as reads, Reads},
     error::{AppError, AppResult},
     users::{UserService, Viewer},
 };
@@ -10,7 +11,6 @@ use crate::{
 use super::Jwt;
 
 /// What the `Authorization` header said.
-#[derive(Debug)]
 enum Credentials {
     None,
     Malformed,
@@ -18,10 +18,25 @@ enum Credentials {
 }
 
 /// Per-request authentication state, put into the GraphQL request's data.
-#[derive(Debug)]
 pub struct RequestAuth {
     credentials: Credentials,
-    viewer: OnceCell<Viewer>,
+    /// The caller, with the cache entries it was resolved from.
+    viewer: OnceCell<(Viewer, Reads)>,
+}
+
+impl std::fmt::Debug for RequestAuth {
+    /// Never the token itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credentials = match self.credentials {
+            Credentials::None => "none",
+            Credentials::Malformed => "malformed",
+            Credentials::Bearer(_) => "bearer [redacted]",
+        };
+        f.debug_struct("RequestAuth")
+            .field("credentials", &credentials)
+            .field("viewer", &self.viewer.get().map(|(v, _)| v.id()))
+            .finish()
+    }
 }
 
 impl RequestAuth {
@@ -51,27 +66,39 @@ impl RequestAuth {
     }
 
     /// The authenticated caller: the token verified, and its user still present and active.
+    ///
+    /// Resolved once; every call records the entries it was resolved from into the calling
+    /// request's record, so a response built on the caller depends on them wherever the caller
+    /// was first resolved (and one that never asks for the caller does not).
     pub async fn viewer(&self, jwt: &Jwt, users: &UserService) -> AppResult<&Viewer> {
-        self.viewer
+        let (viewer, read) = self
+            .viewer
             .get_or_try_init(|| async {
-                let token = match &self.credentials {
-                    Credentials::Bearer(token) => token,
-                    Credentials::None => {
-                        return Err(AppError::Unauthenticated("authentication required".into()));
-                    }
-                    Credentials::Malformed => {
-                        return Err(AppError::Unauthenticated(
-                            "expected `Authorization: Bearer <token>`".into(),
-                        ));
-                    }
-                };
-                let claims = jwt.verify(token)?;
-                let id = claims
-                    .sub
-                    .parse::<i64>()
-                    .map_err(|_| AppError::Unauthenticated("invalid or expired token".into()))?;
-                users.viewer(id).await
+                let (viewer, read) = reads::capture(self.resolve(jwt, users)).await;
+                viewer.map(|v| (v, read))
             })
-            .await
+            .await?;
+        reads::replay(read);
+        Ok(viewer)
+    }
+
+    async fn resolve(&self, jwt: &Jwt, users: &UserService) -> AppResult<Viewer> {
+        let token = match &self.credentials {
+            Credentials::Bearer(token) => token,
+            Credentials::None => {
+                return Err(AppError::Unauthenticated("authentication required".into()));
+            }
+            Credentials::Malformed => {
+                return Err(AppError::Unauthenticated(
+                    "expected `Authorization: Bearer <token>`".into(),
+                ));
+            }
+        };
+        let claims = jwt.verify(token)?;
+        let id = claims
+            .sub
+            .parse::<i64>()
+            .map_err(|_| AppError::Unauthenticated("invalid or expired token".into()))?;
+        users.viewer(id).await
     }
 }

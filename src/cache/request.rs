@@ -44,6 +44,14 @@ impl RequestScope {
         })
     }
 
+    /// A second record of the same request (same start, nothing recorded yet).
+    pub fn sibling(&self) -> Arc<Self> {
+        Arc::new(Self {
+            start: self.start,
+            reads: Mutex::new(Reads::default()),
+        })
+    }
+
     /// What was recorded.
     pub fn reads(&self) -> Reads {
         self.reads.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -53,6 +61,39 @@ impl RequestScope {
 /// Runs `fut` as the request recorded by `scope`.
 pub async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut: F) -> F::Output {
     SCOPE.scope(scope, fut).await
+}
+
+/// Runs `fut` recording into a record of its own (begun when the current one began, if any)
+/// and returns what it read, to be [`replay`]ed wherever its result is used.
+pub async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
+    let scope = Arc::new(RequestScope {
+        start: started().unwrap_or_else(Instant::now),
+        reads: Mutex::new(Reads::default()),
+    });
+    let out = SCOPE.scope(scope.clone(), fut).await;
+    // The record is ours alone once `fut` is done: taken, not copied.
+    let reads = match Arc::try_unwrap(scope) {
+        Ok(scope) => scope.reads.into_inner().unwrap_or_else(|p| p.into_inner()),
+        Err(shared) => shared.reads(),
+    };
+    (out, reads)
+}
+
+/// Records `captured` into the current request, as if it had been read again now (entries
+/// already recorded are not repeated).
+pub fn replay(captured: &Reads) {
+    with(|r| {
+        for (key, entry) in &captured.deps {
+            if !r
+                .deps
+                .iter()
+                .any(|(k, e)| k == key && Arc::ptr_eq(e, entry))
+            {
+                r.deps.push((key.clone(), entry.clone()));
+            }
+        }
+        r.uncacheable |= captured.uncacheable;
+    });
 }
 
 /// When the current request began, if running in a scope.

@@ -33,6 +33,9 @@ pub struct CachedResponse {
     pub caller: Option<i64>,
     /// Needs an authenticated caller.
     pub authenticated: bool,
+    /// Built from a document with introspection: served only while `INTROSPECTION=on` (under
+    /// another setting the request goes the whole way, where the setting is applied).
+    pub introspection: bool,
 }
 
 /// Bytes counted per kept response beyond its key and body (the entry, its `Arc`, moka's node).
@@ -93,6 +96,7 @@ impl Responses {
         body: Bytes,
         cache_control: Option<String>,
         reads: Reads,
+        introspection: bool,
     ) -> bool {
         if reads.uncacheable {
             return false;
@@ -103,6 +107,7 @@ impl Responses {
             deps: reads.deps,
             caller: reads.caller,
             authenticated: reads.authenticated,
+            introspection,
         };
         self.entries.insert(key, Arc::new(response));
         true

@@ -22,7 +22,10 @@ use crate::{
     auth::{ClientAddr, RequestAuth},
     cache::request::{self, RequestScope},
     config::Introspection,
-    graphql::prepare::{Method, Prepared, Refusal},
+    graphql::{
+        RequestKey,
+        prepare::{Method, Refusal, Resolved},
+    },
 };
 
 /// Content types a POST body may be declared as. Anything else (notably `text/plain`, which a
@@ -133,26 +136,28 @@ async fn execute(
     method: Method,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
+    // L1 reads of this request share barrier rounds begun after it started, and record what
+    // the response is built from (the caller's entries whenever it asks for the caller, see
+    // `RequestAuth::viewer`).
+    let scope = RequestScope::new();
     let metrics = &state.app.metrics;
-    let prepared = match state.preparer.prepare(request, method) {
-        Ok(prepared) => prepared,
+    let resolved = match state.preparer.resolve(request) {
+        Ok(resolved) => resolved,
         Err(err) => {
             metrics.record(None, false, started.elapsed());
             return refusal(state, err);
         }
     };
-    let operation = prepared
+    let operation = resolved
         .request
         .operation_name
         .clone()
-        .or_else(|| first_operation_name(&prepared.request.query).map(str::to_owned));
-    // One record for the whole request: every cache read made for it (the caller included,
-    // whether resolved for introspection, for a kept response or by a guard) lands in the
-    // response's dependencies, and L1 reads share barrier rounds begun after it started.
-    let scope = RequestScope::new();
+        .or_else(|| first_operation_name(&resolved.request.query).map(str::to_owned));
+    // The futures below are boxed: the cache and execution futures they hold are large, and a
+    // future is copied whole each time it is moved (profiles showed the copies).
     let (ok, response) = request::scope(
         scope.clone(),
-        respond(state, parts, prepared, &scope, operation.is_some()),
+        Box::pin(respond(state, parts, resolved, method, &scope)),
     )
     .await;
     metrics.record(operation.as_deref(), ok, started.elapsed());
@@ -164,14 +169,61 @@ fn caller_key(key: &str, caller: i64) -> String {
     format!("{key}\u{0}caller:{caller}")
 }
 
-/// Answers a prepared request: refused, from the response cache, or executed (and kept).
+/// A kept response this caller may have and that is still current. A response that depends
+/// on its caller is kept per caller: it is looked for once the caller is known (a bearer
+/// token, resolved now rather than by the first guard).
+async fn kept(
+    state: &HttpState,
+    auth: &RequestAuth,
+    key: &RequestKey,
+) -> Option<axum::response::Response> {
+    let app = &state.app;
+    let cache = app.users.store().cache();
+    let responses = cache.responses()?;
+    // `None` for the key itself, the per-caller key otherwise (built only when needed).
+    let mut hit = responses.get(&key.0).map(|hit| (hit, None));
+    if hit.is_none()
+        && auth.has_bearer()
+        && let Ok(viewer) = auth.viewer(&app.jwt, &app.users).await
+    {
+        let per_caller = caller_key(&key.0, viewer.id());
+        hit = responses
+            .get(&per_caller)
+            .map(|hit| (hit, Some(per_caller)));
+    }
+    let (hit, hit_key) = hit?;
+    if hit.introspection && state.preparer.limits().introspection != Introspection::On {
+        return None;
+    }
+    // Not served to this caller: kept for someone else. Only a stale response is dropped,
+    // so no caller can evict another's.
+    if hit.authenticated {
+        match auth.viewer(&app.jwt, &app.users).await {
+            Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
+            _ => return None,
+        }
+    } else if hit.caller.is_some() {
+        return None;
+    }
+    if !cache.still_current(&hit.deps).await {
+        responses.forget(hit_key.as_deref().unwrap_or(&key.0));
+        return None;
+    }
+    responses.served();
+    Some(json_response(
+        hit.body.clone(),
+        hit.cache_control.as_deref(),
+    ))
+}
+
+/// Answers a resolved request: from the response cache, refused, or executed (and kept).
 /// Returns whether it succeeded, for metrics.
 async fn respond(
     state: &HttpState,
     parts: &Parts,
-    prepared: Prepared,
+    resolved: Resolved,
+    method: Method,
     scope: &RequestScope,
-    _named: bool,
 ) -> (bool, axum::response::Response) {
     let app = &state.app;
     let auth = RequestAuth::from_header(
@@ -180,76 +232,48 @@ async fn respond(
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes()),
     );
-    if prepared.parsed.cost.introspection {
+    // The check has a record of its own: what it reads (the caller, the dependencies) must not
+    // become dependencies of a response built afterwards unless that response asks for them.
+    let check = scope.sibling();
+    if let Some(response) = request::scope(check, Box::pin(kept(state, &auth, &resolved.key))).await
+    {
+        return (true, response);
+    }
+    let prepared = match state.preparer.admit(resolved, method) {
+        Ok(prepared) => prepared,
+        Err(err) => return (false, refusal(state, err)),
+    };
+    let introspection = prepared.parsed.cost.introspection;
+    if introspection {
         let refused = match state.preparer.limits().introspection {
             Introspection::On => None,
             Introspection::Off => Some("introspection is turned off (INTROSPECTION=off)"),
-            Introspection::Authenticated => {
-                auth.viewer(&app.jwt, &app.users).await.is_err().then_some(
+            Introspection::Authenticated => Box::pin(auth.viewer(&app.jwt, &app.users))
+                .await
+                .is_err()
+                .then_some(
                     "introspection needs an authenticated caller (INTROSPECTION=authenticated)",
-                )
-            }
+                ),
         };
         if let Some(message) = refused {
             return (false, refusal(state, Refusal::Limit(message.into())));
         }
     }
     let key = prepared.key.clone();
-    let cache = app.users.store().cache();
-    let responses = cache.responses();
-
-    if let Some(responses) = responses {
-        // A response that depends on its caller is kept per caller: look for it once the
-        // caller is known (a bearer token, resolved now rather than by the first guard).
-        let mut hit = responses.get(&key.0).map(|hit| (hit, key.0.to_string()));
-        if hit.is_none()
-            && auth.has_bearer()
-            && let Ok(viewer) = auth.viewer(&app.jwt, &app.users).await
-        {
-            let per_caller = caller_key(&key.0, viewer.id());
-            hit = responses.get(&per_caller).map(|hit| (hit, per_caller));
-        }
-        if let Some((hit, hit_key)) = hit {
-            // `None`: this caller may not have it; `Some(false)`: it is stale. Only a stale
-            // response is dropped, so no caller can evict another's.
-            let current = if hit.authenticated {
-                match auth.viewer(&app.jwt, &app.users).await {
-                    Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {
-                        Some(cache.still_current(&hit.deps).await)
-                    }
-                    _ => None,
-                }
-            } else if hit.caller.is_some() {
-                None
-            } else {
-                Some(cache.still_current(&hit.deps).await)
-            };
-            match current {
-                Some(true) => {
-                    responses.served();
-                    return (
-                        true,
-                        json_response(hit.body.clone(), hit.cache_control.as_deref()),
-                    );
-                }
-                Some(false) => responses.forget(&hit_key),
-                None => {}
-            }
-        }
-    }
-
     let client = client_addr(parts, app.config.login.trusted_proxy_hops);
     let request = prepared
         .into_request()
         .data(auth)
         .data(client)
         .data(key.clone());
+    // Boxed: execution's future is tens of kilobytes, and inline it would make every
+    // request's future (hits included) that large, copied on every move.
     let response = with_codes(
-        state.schema.execute(request).await,
+        Box::pin(state.schema.execute(request)).await,
         app.config.limits.max_errors,
     );
     let ok = response.is_ok();
-    if let Some(responses) = responses
+    if let Some(responses) = app.users.store().cache().responses()
         && ok
         && response.http_headers.is_empty()
         && let Ok(body) = serde_json::to_vec(&response)
@@ -261,7 +285,13 @@ async fn respond(
             Some(caller) => caller_key(&key.0, caller),
             None => key.0.to_string(),
         };
-        responses.keep(kept_as, body.clone(), cache_control.clone(), reads);
+        responses.keep(
+            kept_as,
+            body.clone(),
+            cache_control.clone(),
+            reads,
+            introspection,
+        );
         return (true, json_response(body, cache_control.as_deref()));
     }
     (ok, GraphQLResponse::from(response).into_response())

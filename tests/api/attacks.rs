@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Backend, Db, Spawn, TestApp, code};
+use crate::helpers::{Backend, Db, TestApp, code};
 
 async fn app() -> TestApp {
     TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap()
@@ -88,11 +88,7 @@ async fn persisted_queries_cannot_run_another_callers_document() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_is_never_reused_for_another_document() {
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("MAX_QUERY_DEPTH", "3")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(Backend::Redis, &[("MAX_QUERY_DEPTH", "3")]).await;
     let shallow = "{ __typename }";
     let deep = "{ users { id } me { id } __schema { types { fields { name } } } }";
     let token = app.admin_token.clone();
@@ -240,11 +236,7 @@ async fn costs_are_bounded_before_any_work() {
 async fn introspection_can_need_a_token_or_be_off() {
     let doc = "{ __schema { queryType { name } } }";
     let in_fragment = "{ ...T } fragment T on Query { __type(name: \"User\") { name } }";
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("INTROSPECTION", "authenticated")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(Backend::Redis, &[("INTROSPECTION", "authenticated")]).await;
     for text in [doc, in_fragment] {
         let body = app.gql_as(None, text, json!({})).await;
         assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
@@ -254,11 +246,7 @@ async fn introspection_can_need_a_token_or_be_off() {
         let body = app.gql_as(None, text, json!({})).await;
         assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
     }
-    let off = Spawn::new(Backend::Memory, Db::Sqlite)
-        .env("INTROSPECTION", "off")
-        .start()
-        .await
-        .unwrap();
+    let off = TestApp::with_env(Backend::Memory, &[("INTROSPECTION", "off")]).await;
     let body = off.gql(doc, json!({})).await;
     assert!(
         body["errors"][0]["message"]
@@ -296,11 +284,7 @@ async fn post_bodies_must_be_declared_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_key_cannot_be_forged_to_skip_validation() {
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("MAX_QUERY_COMPLEXITY", "50")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(Backend::Redis, &[("MAX_QUERY_COMPLEXITY", "50")]).await;
     let costly = "query n { users(limit: 1000) { id } } #";
     // A: a name smuggling B's text, with a harmless document that would validate.
     let forged =

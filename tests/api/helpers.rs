@@ -318,6 +318,15 @@ impl Spawn {
 }
 
 impl TestApp {
+    /// An app on SQLite with `env` set.
+    pub async fn with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
+        let mut spec = Spawn::new(backend, Db::Sqlite);
+        for (k, v) in env {
+            spec = spec.env(k, v);
+        }
+        spec.start().await.expect("SQLite is always available")
+    }
+
     /// The usual app for a backend and database.
     pub async fn spawn(backend: Backend, db: Db) -> Option<Self> {
         Spawn::new(backend, db).start().await

@@ -201,3 +201,28 @@ async fn the_switch_turns_it_off() {
         "{stats}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_me_follows_every_change_of_its_caller() {
+    each_backend(async |app| {
+        let (id, token) = app.user_with_token("hal@example.com").await;
+        let me = "{ me { fullName role } }";
+        let set_name = async |name: &str| {
+            app.rename(&id, name).await;
+        };
+        // Each change makes the kept answer stale; the answer kept after it must depend on the
+        // caller's new entry too (the caller is first resolved by the stale check there).
+        for name in ["Hal 1", "Hal 2", "Hal 3"] {
+            set_name(name).await;
+            for _ in 0..3 {
+                let body = app.gql_as(Some(&token), me, json!({})).await;
+                assert_eq!(body["data"]["me"]["fullName"], name, "{body}");
+            }
+        }
+        let promote = "mutation($id: ID!) { updateUser(id: $id, input: { role: ADMIN }) { id } }";
+        app.gql(promote, json!({ "id": id })).await;
+        let body = app.gql_as(Some(&token), me, json!({})).await;
+        assert_eq!(body["data"]["me"]["role"], "ADMIN", "{body}");
+    })
+    .await;
+}

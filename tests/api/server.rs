@@ -9,14 +9,10 @@ use tokio::{
     time::timeout,
 };
 
-use crate::helpers::{Backend, Db, Spawn, TestApp};
+use crate::helpers::{Backend, TestApp};
 
 async fn app(env: &[(&str, &str)]) -> TestApp {
-    let mut spec = Spawn::new(Backend::Memory, Db::Sqlite);
-    for (k, v) in env {
-        spec = spec.env(k, v);
-    }
-    spec.start().await.unwrap()
+    TestApp::with_env(Backend::Memory, env).await
 }
 
 /// Reads until the server closes the connection; returns what it sent.

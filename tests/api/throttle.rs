@@ -2,7 +2,7 @@
 //! kept in process while Redis is down, and refused before any password is hashed.
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Db, PASSWORD, Spawn, TestApp, code};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, PASSWORD, TestApp, code};
 
 const LOGIN: &str =
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
@@ -13,13 +13,15 @@ async fn login(app: &TestApp, email: &str, password: &str) -> Value {
 }
 
 async fn throttled(backend: Backend) -> TestApp {
-    Spawn::new(backend, Db::Sqlite)
-        .env("LOGIN_MAX_FAILURES", "3")
-        .env("LOGIN_LOCKOUT_MS", "60000")
-        .env("LOGIN_LOCKOUT_MAX_SECS", "600")
-        .start()
-        .await
-        .unwrap()
+    TestApp::with_env(
+        backend,
+        &[
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_LOCKOUT_MS", "60000"),
+            ("LOGIN_LOCKOUT_MAX_SECS", "600"),
+        ],
+    )
+    .await
 }
 
 fn assert_locked(body: &Value) {
@@ -63,24 +65,18 @@ async fn a_success_clears_the_emails_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_guessing_many_emails_is_locked_out() {
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("LOGIN_MAX_FAILURES_PER_CLIENT", "4")
-        .env("LOGIN_LOCKOUT_MS", "60000")
-        .env("TRUSTED_PROXY_HOPS", "1")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(
+        Backend::Redis,
+        &[
+            ("LOGIN_MAX_FAILURES_PER_CLIENT", "4"),
+            ("LOGIN_LOCKOUT_MS", "60000"),
+            ("TRUSTED_PROXY_HOPS", "1"),
+        ],
+    )
+    .await;
+    // The client's own claim comes first; the trusted proxy's entry is the last.
     let from = async |addr: &str, email: String| -> Value {
-        app.http
-            .post(app.url("/graphql"))
-            .header("x-forwarded-for", format!("203.0.113.9, {addr}"))
-            .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": "guess-123" } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        login_from(&app, &format!("203.0.113.9, {addr}"), &email, "guess-123").await
     };
     for i in 0..4 {
         let body = from("198.51.100.7", format!("nobody{i}@example.com")).await;
@@ -109,12 +105,11 @@ async fn the_lock_holds_in_process_while_redis_is_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lockout_ends() {
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("LOGIN_MAX_FAILURES", "2")
-        .env("LOGIN_LOCKOUT_MS", "300")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(
+        Backend::Redis,
+        &[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_MS", "300")],
+    )
+    .await;
     app.create_user("fay@example.com", "USER").await;
     for _ in 0..2 {
         login(&app, "fay@example.com", "wrong-password").await;
@@ -152,14 +147,16 @@ async fn login_from(app: &TestApp, addr: &str, email: &str, password: &str) -> V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_guesser_cannot_lock_the_owner_out_but_many_can_lock_the_email() {
-    let app = Spawn::new(Backend::Redis, Db::Sqlite)
-        .env("LOGIN_MAX_FAILURES", "2")
-        .env("LOGIN_MAX_FAILURES_PER_EMAIL", "5")
-        .env("LOGIN_LOCKOUT_MS", "60000")
-        .env("TRUSTED_PROXY_HOPS", "1")
-        .start()
-        .await
-        .unwrap();
+    let app = TestApp::with_env(
+        Backend::Redis,
+        &[
+            ("LOGIN_MAX_FAILURES", "2"),
+            ("LOGIN_MAX_FAILURES_PER_EMAIL", "5"),
+            ("LOGIN_LOCKOUT_MS", "60000"),
+            ("TRUSTED_PROXY_HOPS", "1"),
+        ],
+    )
+    .await;
     app.create_user("gus@example.com", "USER").await;
     for _ in 0..2 {
         let body = login_from(&app, "198.51.100.1", "gus@example.com", "wrong-password").await;

@@ -141,6 +141,16 @@ pub enum Method {
     Post,
 }
 
+/// A request whose document text is resolved and keyed, not yet parsed: enough to look up a
+/// kept response (every kept response was admitted under the same key, and limits do not
+/// depend on the caller).
+pub struct Resolved {
+    /// The request, its `query` the resolved text.
+    pub request: Request,
+    /// The key of the validation and response caches.
+    pub key: RequestKey,
+}
+
 /// A request ready to run.
 pub struct Prepared {
     /// The request, its `query` the resolved text.
@@ -173,8 +183,9 @@ impl Preparer {
         &self.limits
     }
 
-    /// Everything before execution that needs no caller (see the module doc).
-    pub fn prepare(&self, mut request: Request, method: Method) -> Result<Prepared, Refusal> {
+    /// Resolves persisted queries and keys the request; refuses bad names and too many
+    /// variables. No parsing.
+    pub fn resolve(&self, mut request: Request) -> Result<Resolved, Refusal> {
         let limits = &self.limits;
         if request
             .operation_name
@@ -194,6 +205,16 @@ impl Preparer {
         if request.query.trim().is_empty() {
             return Err(Refusal::NoQuery);
         }
+        let key = RequestKey::of(&request)
+            .ok_or(Refusal::BadRequest("the variables cannot be read back"))?;
+        Ok(Resolved { request, key })
+    }
+
+    /// Parses (or finds) and measures the document, and checks every cost limit and the method
+    /// rule: everything before execution that needs no caller (see the module doc).
+    pub fn admit(&self, resolved: Resolved, method: Method) -> Result<Prepared, Refusal> {
+        let Resolved { request, key } = resolved;
+        let limits = &self.limits;
         let parsed = match &self.documents {
             Some(documents) => documents.get(&request.query),
             None => documents::parse(&request.query).map(Arc::new),
@@ -221,8 +242,6 @@ impl Preparer {
         {
             return Err(Refusal::MutationOverGet);
         }
-        let key = RequestKey::of(&request)
-            .ok_or(Refusal::BadRequest("the variables cannot be read back"))?;
         Ok(Prepared {
             request,
             parsed,
