@@ -55,8 +55,8 @@ pub struct ServerLimits {
     /// `HTTP_HEADER_TIMEOUT_MS`: a connection must send a request's headers within this, and an
     /// idle keep-alive connection is closed after it.
     pub header_timeout: Duration,
-    /// `HTTP_REQUEST_TIMEOUT_MS`: reading the body and answering one request, at most.
-    pub request_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_MS`: reading one request's body, at most.
+    pub body_timeout: Duration,
     /// `HTTP_MAX_CONNECTIONS`: open connections at once; further ones wait to be accepted.
     pub max_connections: usize,
 }
@@ -119,7 +119,7 @@ impl ServerLimits {
     pub(super) fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             header_timeout: env.millis("HTTP_HEADER_TIMEOUT_MS", 10_000)?,
-            request_timeout: env.millis("HTTP_REQUEST_TIMEOUT_MS", 30_000)?,
+            body_timeout: env.millis("HTTP_BODY_TIMEOUT_MS", 30_000)?,
             max_connections: env.bounded("HTTP_MAX_CONNECTIONS", 1024, 1 << 20)? as usize,
         })
     }

@@ -57,9 +57,22 @@ pub async fn post(
         );
     }
     let limit = state.app.config.limits.max_body_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
+    // Only the body read is timed: a timer is armed only if the body is not there yet (a whole
+    // request timer would be armed by every request that waits on the cache, and costs).
+    let timeout = state.app.config.server.body_timeout;
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
         Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                format!(
+                    "the request body did not arrive within {} ms (HTTP_BODY_TIMEOUT_MS)",
+                    timeout.as_millis()
+                ),
+            );
+        }
+        Ok(Err(_)) => {
             return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",

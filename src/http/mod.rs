@@ -12,12 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, header},
     routing::get,
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -38,7 +37,6 @@ pub struct HttpState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
     let preparer = Preparer::new(app.config.limits.clone(), app.config.cache_parsed_queries);
-    let request_timeout = app.config.server.request_timeout;
     let router = Router::new()
         .route(
             "/graphql",
@@ -52,11 +50,6 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             schema,
             preparer,
         }))
-        // Reading the body and answering, bounded: a slow body cannot hold a connection.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
         .layer(TraceLayer::new_for_http());
     match cors {
         Some(cors) => router.layer(cors),

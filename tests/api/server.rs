@@ -85,7 +85,7 @@ async fn connections_over_the_limit_wait_for_a_free_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_times_out() {
-    let app = app(&[("HTTP_REQUEST_TIMEOUT_MS", "300")]).await;
+    let app = app(&[("HTTP_BODY_TIMEOUT_MS", "300")]).await;
     let mut s = TcpStream::connect(app.addr).await.unwrap();
     s.write_all(
         b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"qu",
