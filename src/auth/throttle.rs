@@ -19,6 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::{future::join_all, join};
 use moka::sync::Cache as Moka;
 use tokio::sync::Semaphore;
 
@@ -129,15 +130,15 @@ impl LoginThrottle {
         let result = check().await;
         match &result {
             Err(AppError::Unauthenticated(_)) => {
-                for (subject, lockout) in &subjects {
-                    self.failed(subject, lockout).await;
-                }
+                join_all(subjects.iter().map(|(s, l)| self.failed(s, l))).await;
             }
             Ok(_) => {
-                for subject in [&pair, &email] {
-                    self.local.invalidate(subject.as_str());
-                    self.cache.forget_failures(subject).await;
-                }
+                self.local.invalidate(pair.as_str());
+                self.local.invalidate(email.as_str());
+                join!(
+                    self.cache.forget_failures(&pair),
+                    self.cache.forget_failures(&email)
+                );
             }
             Err(_) => {}
         }
@@ -154,9 +155,11 @@ impl LoginThrottle {
                     wait = wait.max(until.saturating_duration_since(now));
                 }
             }
-            if let Some(left) = self.cache.lockout_left(subject).await {
-                wait = wait.max(left);
-            }
+        }
+        // One round trip for all subjects (they may live on different cluster nodes).
+        let shared = join_all(subjects.iter().map(|(s, _)| self.cache.lockout_left(s))).await;
+        for left in shared.into_iter().flatten() {
+            wait = wait.max(left);
         }
         if wait.is_zero() {
             Ok(())

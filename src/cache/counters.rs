@@ -11,14 +11,14 @@
 //! instances each see a distinct count and the longest lockout wins.
 use std::time::Duration;
 
-use fred::{prelude::*, types::scripts::Script};
+use fred::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{Backend, Cache, CacheError};
 
 /// KEYS[1] the count, KEYS[2] the lock; ARGV: remember ms, threshold, base ms, max ms.
 /// Returns the lockout in ms now in force (0 when none).
-const FAIL: &str = r#"
+pub(super) const FAIL: &str = r#"
 local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local over = n - tonumber(ARGV[2])
@@ -88,14 +88,15 @@ impl Cache {
     pub async fn count_failure(&self, subject: &str, lockout: &Lockout) -> Option<Duration> {
         let redis = self.shared_counters()?;
         let (count, lock) = keys(&self.inner.prefix, subject);
-        let script = Script::from_lua(FAIL);
         let args = vec![
             lockout.max.as_millis().max(1).to_string(),
             lockout.threshold.to_string(),
             lockout.base.as_millis().max(1).to_string(),
             lockout.max.as_millis().max(1).to_string(),
         ];
-        let ms: Result<i64, CacheError> = redis.script_on(&script, vec![&count, &lock], args).await;
+        let ms: Result<i64, CacheError> = redis
+            .script_on(&redis.count_failure, vec![&count, &lock], args)
+            .await;
         match ms {
             Ok(ms) => Some(Duration::from_millis(ms.max(0) as u64)),
             Err(err) => {

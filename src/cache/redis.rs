@@ -60,6 +60,8 @@ pub struct RedisBackend {
     set_if_newer: Script,
     generation: Script,
     release_lease: Script,
+    /// Counts a throttle failure (see `counters.rs`).
+    pub(super) count_failure: Script,
 }
 
 impl RedisBackend {
@@ -99,6 +101,7 @@ impl RedisBackend {
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
             release_lease: Script::from_lua(RELEASE_LEASE),
+            count_failure: Script::from_lua(super::counters::FAIL),
         })
     }
 

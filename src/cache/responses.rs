@@ -38,6 +38,11 @@ pub struct CachedResponse {
     pub introspection: bool,
 }
 
+/// The key of a response that depends on `caller`.
+fn per_caller(key: &str, caller: i64) -> String {
+    format!("{key}\u{0}caller:{caller}")
+}
+
 /// Bytes counted per kept response beyond its key and body (the entry, its `Arc`, moka's node).
 const ENTRY_BYTES: usize = 512;
 /// Bytes counted per dependency beyond its key (the entry it must still match).
@@ -69,9 +74,13 @@ impl Responses {
         }
     }
 
-    /// The response kept for `key`.
-    pub fn get(&self, key: &str) -> Option<Arc<CachedResponse>> {
-        self.entries.get(key)
+    /// The response kept for `key`, or with `caller` the one kept for that caller (a response
+    /// that depends on who asked is kept per caller, so callers never replace each other's).
+    pub fn get(&self, key: &str, caller: Option<i64>) -> Option<Arc<CachedResponse>> {
+        match caller {
+            None => self.entries.get(key),
+            Some(caller) => self.entries.get(&per_caller(key, caller)),
+        }
     }
 
     /// Counts a response served from here.
@@ -84,15 +93,20 @@ impl Responses {
         self.served.load(Ordering::Relaxed)
     }
 
-    /// Forgets `key` (its dependencies changed).
-    pub fn forget(&self, key: &str) {
-        self.entries.invalidate(key);
+    /// Forgets the response of `key` (and `caller`, as in [`Self::get`]): its dependencies
+    /// changed.
+    pub fn forget(&self, key: &str, caller: Option<i64>) {
+        match caller {
+            None => self.entries.invalidate(key),
+            Some(caller) => self.entries.invalidate(&per_caller(key, caller)),
+        }
     }
 
-    /// Keeps `body` for `key` if `reads` allow it; returns whether it did.
+    /// Keeps `body` for `key` (per caller when it depends on one) if `reads` allow it;
+    /// returns whether it did.
     pub fn keep(
         &self,
-        key: String,
+        key: &str,
         body: Bytes,
         cache_control: Option<String>,
         reads: Reads,
@@ -101,6 +115,10 @@ impl Responses {
         if reads.uncacheable {
             return false;
         }
+        let key = match reads.caller {
+            Some(caller) => per_caller(key, caller),
+            None => key.to_owned(),
+        };
         let response = CachedResponse {
             body,
             cache_control,

@@ -144,11 +144,10 @@ impl Config {
     /// Reads settings through `lookup` (tests pass a map). Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(lookup);
-        let get = |key: &str| env.get(key);
-        let flag = |var, default| env.flag(var, default);
-        let positive = |var, default| env.positive(var, default);
 
-        let listen_addr = get("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let listen_addr = env
+            .get("LISTEN_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8000".into());
         let listen_addr = listen_addr.parse().map_err(|_| {
             invalid(
                 "LISTEN_ADDR",
@@ -156,14 +155,17 @@ impl Config {
             )
         })?;
 
-        let database_url =
-            get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/app.db?mode=rwc".into());
+        let database_url = env
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://data/app.db?mode=rwc".into());
         check_database_url(&database_url)?;
 
-        let redis_url = get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        let redis_url = env
+            .get("REDIS_URL")
+            .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         check_redis_url(&redis_url)?;
 
-        let cache_backend = match get("CACHE_BACKEND").as_deref() {
+        let cache_backend = match env.get("CACHE_BACKEND").as_deref() {
             None | Some("redis") => CacheBackendKind::Redis,
             Some("memory") => CacheBackendKind::Memory,
             Some("none") => CacheBackendKind::None,
@@ -175,7 +177,9 @@ impl Config {
             }
         };
 
-        let cache_prefix = get("CACHE_PREFIX").unwrap_or_else(|| "cachegraph:".into());
+        let cache_prefix = env
+            .get("CACHE_PREFIX")
+            .unwrap_or_else(|| "cachegraph:".into());
         if cache_prefix.is_empty()
             || cache_prefix.len() > 64
             || cache_prefix.chars().any(char::is_control)
@@ -186,7 +190,8 @@ impl Config {
             ));
         }
 
-        let admin_email = get("ADMIN_EMAIL")
+        let admin_email = env
+            .get("ADMIN_EMAIL")
             .unwrap_or_else(|| "admin@example.com".into())
             .to_lowercase();
         if !crate::users::is_valid_email(&admin_email) {
@@ -195,7 +200,7 @@ impl Config {
                 format!("`{admin_email}` is not an email address"),
             ));
         }
-        let admin_password = get("ADMIN_PASSWORD").map(Secret::new);
+        let admin_password = env.get("ADMIN_PASSWORD").map(Secret::new);
         if admin_password
             .as_ref()
             .is_some_and(|p| p.expose().chars().count() < 8)
@@ -203,12 +208,12 @@ impl Config {
             return Err(invalid("ADMIN_PASSWORD", "must be at least 8 characters"));
         }
 
-        let jwt_secret = get("JWT_SECRET").map(Secret::new);
+        let jwt_secret = env.get("JWT_SECRET").map(Secret::new);
         if jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
             return Err(invalid("JWT_SECRET", "must be at least 16 bytes"));
         }
 
-        let cors_allowed_origins = match get("CORS_ALLOWED_ORIGINS") {
+        let cors_allowed_origins = match env.get("CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(list) => list
                 .split(',')
@@ -233,26 +238,26 @@ impl Config {
         Ok(Self {
             listen_addr,
             database_url: Secret::new(database_url),
-            database_max_connections: positive("DATABASE_MAX_CONNECTIONS", 10)? as u32,
+            database_max_connections: env.positive("DATABASE_MAX_CONNECTIONS", 10)? as u32,
             redis_url: Secret::new(redis_url),
             cache_backend,
             cache_prefix,
-            cache_default_ttl: Duration::from_secs(positive("CACHE_DEFAULT_TTL", 300)?),
-            cache_user_ttl: Duration::from_secs(positive("CACHE_USER_TTL", 600)?),
-            cache_timeout: Duration::from_millis(positive("CACHE_TIMEOUT_MS", 200)?),
-            cache_write_timeout: Duration::from_millis(positive("CACHE_WRITE_TIMEOUT_MS", 1000)?),
-            cache_pool_size: positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
-            cache_breaker_interval: Duration::from_millis(positive("CACHE_BREAKER_MS", 1000)?),
-            cache_memory_capacity: positive("CACHE_MEMORY_CAPACITY", 100_000)?,
-            cache_l1: flag("CACHE_L1", true)?,
-            cache_parsed_queries: flag("CACHE_PARSED_QUERIES", true)?,
-            cache_responses: flag("CACHE_RESPONSES", true)?,
-            cache_responses_bytes: positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
-            cache_l1_capacity: positive("CACHE_L1_CAPACITY", 100_000)?,
-            cache_l1_bytes: positive("CACHE_L1_BYTES", 256 << 20)?,
-            cache_l1_max_age: Duration::from_millis(positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
+            cache_default_ttl: env.secs("CACHE_DEFAULT_TTL", 300)?,
+            cache_user_ttl: env.secs("CACHE_USER_TTL", 600)?,
+            cache_timeout: env.millis("CACHE_TIMEOUT_MS", 200)?,
+            cache_write_timeout: env.millis("CACHE_WRITE_TIMEOUT_MS", 1000)?,
+            cache_pool_size: env.positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
+            cache_breaker_interval: env.millis("CACHE_BREAKER_MS", 1000)?,
+            cache_memory_capacity: env.positive("CACHE_MEMORY_CAPACITY", 100_000)?,
+            cache_l1: env.flag("CACHE_L1", true)?,
+            cache_parsed_queries: env.flag("CACHE_PARSED_QUERIES", true)?,
+            cache_responses: env.flag("CACHE_RESPONSES", true)?,
+            cache_responses_bytes: env.positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
+            cache_l1_capacity: env.positive("CACHE_L1_CAPACITY", 100_000)?,
+            cache_l1_bytes: env.positive("CACHE_L1_BYTES", 256 << 20)?,
+            cache_l1_max_age: Duration::from_millis(env.positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
             jwt_secret,
-            jwt_ttl: Duration::from_secs(positive("JWT_TTL", 3600)?),
+            jwt_ttl: env.secs("JWT_TTL", 3600)?,
             admin_email,
             admin_password,
             limits: RequestLimits::read(&env)?,

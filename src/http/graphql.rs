@@ -177,11 +177,6 @@ async fn execute(
     response
 }
 
-/// The key a response that depends on its caller (`me`) is kept under.
-fn caller_key(key: &str, caller: i64) -> String {
-    format!("{key}\u{0}caller:{caller}")
-}
-
 /// A kept response this caller may have and that is still current. A response that depends
 /// on its caller is kept per caller: it is looked for once the caller is known (a bearer
 /// token, resolved now rather than by the first guard).
@@ -193,19 +188,18 @@ async fn kept(
     let app = &state.app;
     let cache = app.users.store().cache();
     let responses = cache.responses()?;
-    // `None` for the key itself, the per-caller key otherwise (built only when needed).
-    let mut hit = responses.get(&key.0).map(|hit| (hit, None));
+    // With the caller when it is kept per caller (looked for only when the caller is known).
+    let mut hit = responses.get(&key.0, None).map(|hit| (hit, None));
     if hit.is_none()
         && auth.has_bearer()
         && let Ok(viewer) = auth.viewer(&app.jwt, &app.users).await
     {
-        let per_caller = caller_key(&key.0, viewer.id());
         hit = responses
-            .get(&per_caller)
-            .map(|hit| (hit, Some(per_caller)));
+            .get(&key.0, Some(viewer.id()))
+            .map(|hit| (hit, Some(viewer.id())));
     }
-    let (hit, hit_key) = hit?;
-    if hit.introspection && state.preparer.limits().introspection != Introspection::On {
+    let (hit, caller) = hit?;
+    if hit.introspection && state.app.config.limits.introspection != Introspection::On {
         return None;
     }
     // Not served to this caller: kept for someone else. Only a stale response is dropped,
@@ -219,7 +213,7 @@ async fn kept(
         return None;
     }
     if !cache.still_current(&hit.deps).await {
-        responses.forget(hit_key.as_deref().unwrap_or(&key.0));
+        responses.forget(&key.0, caller);
         return None;
     }
     responses.served();
@@ -258,7 +252,7 @@ async fn respond(
     };
     let introspection = prepared.parsed.cost.introspection;
     if introspection {
-        let refused = match state.preparer.limits().introspection {
+        let refused = match state.app.config.limits.introspection {
             Introspection::On => None,
             Introspection::Off => Some("introspection is turned off (INTROSPECTION=off)"),
             Introspection::Authenticated => Box::pin(auth.viewer(&app.jwt, &app.users))
@@ -293,16 +287,11 @@ async fn respond(
     {
         let body = Bytes::from(body);
         let cache_control = response.cache_control.value();
-        let reads = scope.reads();
-        let kept_as = match reads.caller {
-            Some(caller) => caller_key(&key.0, caller),
-            None => key.0.to_string(),
-        };
         responses.keep(
-            kept_as,
+            &key.0,
             body.clone(),
             cache_control.clone(),
-            reads,
+            scope.reads(),
             introspection,
         );
         return (true, json_response(body, cache_control.as_deref()));

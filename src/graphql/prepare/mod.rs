@@ -178,11 +178,6 @@ impl Preparer {
         }
     }
 
-    /// The limits requests are held to.
-    pub fn limits(&self) -> &RequestLimits {
-        &self.limits
-    }
-
     /// Resolves persisted queries and keys the request; refuses bad names and too many
     /// variables. No parsing.
     pub fn resolve(&self, mut request: Request) -> Result<Resolved, Refusal> {
