@@ -332,3 +332,16 @@ async fn callers_of_me_do_not_evict_each_other() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_syntax_error_does_not_echo_the_whole_body() {
+    let app = TestApp::with_env(Backend::Memory, &[]).await;
+    let text = format!("{{ {}", "a(x: 1) ".repeat(20_000));
+    let body = app.gql_as(None, &text, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with('…') && message.chars().count() <= 401,
+        "{message}"
+    );
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1);
+}

@@ -49,7 +49,8 @@ pub enum Refusal {
     /// read back.
     #[error("{0}")]
     BadRequest(&'static str),
-    /// 200, the parser's error (`BAD_USER_INPUT` once coded by the endpoint).
+    /// 200, the parser's error, coded by the endpoint's mapping of async-graphql errors
+    /// (`http::respond::with_codes`); [`Refusal::code`] is not used for it.
     #[error("{}", .0.message)]
     Syntax(ServerError),
     /// 200, `GRAPHQL_VALIDATION_FAILED`: over a limit; the message names it.
