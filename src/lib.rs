@@ -89,7 +89,9 @@ pub async fn build_app_with(
     db::migrate(&db).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(registry.clone(), config.metrics_max_operations)?;
-    let cache = Cache::connect(&config, Stats::new(&registry)?, pause).await?;
+    let deployment = db::deployment_id(&db).await?;
+    let owed = db::OwedLog::new(db.clone());
+    let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
     let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
     let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
 

@@ -14,34 +14,49 @@ use std::{
     },
 };
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 /// Above this many remembered users, repair clears every user and email entry instead.
 const MAX_DIRTY_USERS: usize = 10_000;
 
-/// The keys that writes during an outage could not update.
-#[derive(Clone, Debug, Default)]
+/// The keys that writes during an outage could not update. Serialized, it is the payload of a
+/// row of the database's owed log (`db::OwedLog`), which every instance repairs from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Dirty {
     /// Users whose entries must be rewritten from the database.
+    #[serde(default, skip_serializing_if = "HashSet::is_empty")]
     pub users: HashSet<i64>,
     /// Email pointers to delete.
+    #[serde(default, skip_serializing_if = "HashSet::is_empty")]
     pub emails: HashSet<String>,
     /// Tags whose generation must move on.
+    #[serde(default, skip_serializing_if = "HashSet::is_empty")]
     pub tags: HashSet<String>,
-    /// Too many users to remember one by one: clear all user and email entries.
+    /// Too many keys to remember one by one: clear every user and email entry and restart
+    /// every tag's generation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overflow: bool,
+    /// Rows of the owed log this repair covers, deleted from it once the repair is done.
+    #[serde(skip)]
+    pub rows: HashSet<i64>,
 }
 
 impl Dirty {
     /// Whether nothing waits for repair.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.emails.is_empty() && self.tags.is_empty() && !self.overflow
+        self.users.is_empty()
+            && self.emails.is_empty()
+            && self.tags.is_empty()
+            && !self.overflow
+            && self.rows.is_empty()
     }
 
-    fn merge(&mut self, other: Dirty) {
+    pub(crate) fn merge(&mut self, other: Dirty) {
         self.users.extend(other.users);
         self.emails.extend(other.emails);
         self.tags.extend(other.tags);
+        self.rows.extend(other.rows);
         self.overflow |= other.overflow;
         if self.users.len() > MAX_DIRTY_USERS {
             self.users.clear();

@@ -21,6 +21,7 @@ mod redis;
 pub mod request;
 pub mod responses;
 mod stats;
+pub mod trust;
 mod users;
 
 pub use counters::Lockout;
@@ -40,13 +41,17 @@ use std::{
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::config::{CacheBackendKind, Config};
+use crate::{
+    config::{CacheBackendKind, Config},
+    db::OwedLog,
+};
 use flight::{Flights, Turn};
 use health::{Dirty, Health};
 use l1::{Entry, L1};
 use memory::MemoryBackend;
 use pause::{PausePoints, Point};
 use redis::RedisBackend;
+use trust::Trust;
 
 /// Errors of the cache layer. None reaches a client: callers fall back to the database.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +139,10 @@ struct Inner {
     l1: Option<Arc<L1>>,
     /// Whole responses (`CACHE_RESPONSES`): with the memory backend, or Redis with L1.
     responses: Option<responses::Responses>,
+    /// The database's log of owed cache writes, and the trust window it keeps (Redis only:
+    /// other instances share it).
+    owed_log: Option<OwedLog>,
+    trust: Option<Trust>,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -152,11 +161,19 @@ const LEASE_WAITS_MS: [u64; 5] = [2, 4, 8, 16, 32];
 impl Cache {
     /// Builds the configured backend. Redis is connected in the background: the server starts
     /// (and answers from the database) when it is down.
+    ///
+    /// The namespace is `CACHE_PREFIX` followed by the database's deployment id, so two
+    /// databases never read each other's entries, whatever Redis and prefix they share; `owed`
+    /// is that database's log of cache writes that did not land (see [`trust`]).
     pub async fn connect(
         config: &Config,
         stats: Stats,
         pause: Option<Arc<PausePoints>>,
+        deployment: &str,
+        owed: OwedLog,
     ) -> Result<Self, CacheError> {
+        let namespace = namespace(&config.cache_prefix, deployment);
+        let shared = config.cache_backend == CacheBackendKind::Redis;
         let backend = match config.cache_backend {
             CacheBackendKind::Redis => Backend::Redis(Box::new(RedisBackend::connect(
                 config.redis_url.expose(),
@@ -175,7 +192,7 @@ impl Cache {
                 kind: config.cache_backend,
                 health: Health::default(),
                 stats,
-                prefix: config.cache_prefix.clone(),
+                prefix: namespace,
                 user_ttl: config.cache_user_ttl,
                 default_ttl: config.cache_default_ttl,
                 breaker_interval: config.cache_breaker_interval,
@@ -184,6 +201,8 @@ impl Cache {
                 pause,
                 l1: None,
                 responses: None,
+                owed_log: shared.then_some(owed),
+                trust: shared.then(|| Trust::new(config.cache_trust_window)),
             }),
         };
         let mut cache = cache;
@@ -193,7 +212,7 @@ impl Cache {
                 config.cache_l1_bytes,
                 config.cache_l1_max_age,
             ));
-            l1.track(config.redis_url.expose(), &config.cache_prefix)?;
+            l1.track(config.redis_url.expose(), &cache.inner.prefix)?;
             if let Some(inner) = Arc::get_mut(&mut cache.inner) {
                 inner.l1 = Some(l1);
             }
@@ -228,7 +247,19 @@ impl Cache {
             Backend::Memory(_) => cache.inner.health.close(),
             Backend::None => {}
         }
+        if shared {
+            // Trust Redis only once the owed log has been read.
+            if let Err(err) = cache.read_owed(&mut Default::default()).await {
+                tracing::warn!(error = %err, "owed cache log unreadable at start");
+            }
+            cache.spawn_owed_reader();
+        }
         Ok(cache)
+    }
+
+    /// The namespace every key lives under: `CACHE_PREFIX` and the deployment id.
+    pub fn namespace(&self) -> &str {
+        &self.inner.prefix
     }
 
     /// `redis`, `memory` or `none`.
@@ -236,13 +267,10 @@ impl Cache {
         self.inner.kind.as_str()
     }
 
-    /// Whether requests use the cache right now.
+    /// Whether requests use the cache right now: the breaker is closed and, with Redis, the
+    /// owed log was read within the trust window.
     pub fn is_available(&self) -> bool {
-        self.inner.health.is_closed()
-    }
-
-    pub(crate) fn health(&self) -> &Health {
-        &self.inner.health
+        self.inner.health.is_closed() && self.inner.trust.as_ref().is_none_or(Trust::fresh)
     }
 
     pub(crate) fn stats(&self) -> &Stats {
@@ -724,11 +752,18 @@ impl Cache {
     }
 
     /// Invalidates every entry under `tag` (one increment). Call after the database commit.
-    /// If the cache cannot be reached the tag is remembered and bumped before the cache is
-    /// trusted again.
+    /// If the cache cannot be reached the tag is owed (see [`trust`]): bumped by every
+    /// instance before it trusts the cache again, and this call returns only when that is sure.
     pub async fn invalidate_tag(&self, tag: &str) {
+        if let Err((owed, err)) = self.try_invalidate_tag(tag).await {
+            self.owe(owed, &err).await;
+        }
+    }
+
+    /// [`Cache::invalidate_tag`], returning what is owed instead of recording it.
+    pub(crate) async fn try_invalidate_tag(&self, tag: &str) -> Result<(), (Dirty, CacheError)> {
         if !self.has_backend() {
-            return;
+            return Ok(());
         }
         let result = if self.is_available() {
             self.generation(tag, true).await
@@ -736,12 +771,15 @@ impl Cache {
             Err(CacheError::Unavailable)
         };
         match result {
-            Ok(generation) => tracing::debug!(tag, generation, "cache invalidate tag"),
+            Ok(generation) => {
+                tracing::debug!(tag, generation, "cache invalidate tag");
+                Ok(())
+            }
             Err(err) => {
                 self.inner.stats.error(Kind::List);
                 let mut owed = Dirty::default();
                 owed.tags.insert(tag.to_owned());
-                self.inner.health.record_dirty(owed, &err);
+                Err((owed, err))
             }
         }
     }
@@ -814,7 +852,10 @@ impl Cache {
                 }
                 let owed = Arc::new(cache.inner.health.take_dirty());
                 if !owed.is_empty()
-                    && let Err(err) = repair(owed.clone()).await
+                    && let Err(err) = match repair(owed.clone()).await {
+                        Ok(()) => cache.forget_owed(&owed).await,
+                        failed => failed,
+                    }
                 {
                     // Repair is idempotent: all of it is retried at the next probe.
                     tracing::debug!(error = %err, "cache repair incomplete; will retry");
@@ -825,6 +866,12 @@ impl Cache {
             }
         });
     }
+}
+
+/// `prefix` and the first 16 characters of the deployment id.
+fn namespace(prefix: &str, deployment: &str) -> String {
+    let id: String = deployment.chars().take(16).collect();
+    format!("{prefix}{id}:")
 }
 
 enum Tagged<T> {

@@ -280,13 +280,15 @@ impl CachedUsers {
             entry.and(pointer).and(unlink)
         };
         // The list invalidation does not wait for the write-through: one round trip, not two.
-        let (result, ()) = tokio::join!(write, self.cache.invalidate_tag(USERS_TAG));
+        let (result, tag) = tokio::join!(write, self.cache.try_invalidate_tag(USERS_TAG));
         self.settle_write(
             user.id,
             [Some(user.email.as_str()), old_email],
             &key,
             result,
-        );
+            tag,
+        )
+        .await;
     }
 
     /// After a delete: a tombstone (so no late fill can bring the user back), the pointer
@@ -306,31 +308,39 @@ impl CachedUsers {
             let (tombstone, unlink) = tokio::join!(tombstone, unlink);
             tombstone.and(unlink)
         };
-        let (result, ()) = tokio::join!(write, self.cache.invalidate_tag(USERS_TAG));
-        self.settle_write(row.id, [Some(row.email.as_str()), None], &key, result);
+        let (result, tag) = tokio::join!(write, self.cache.try_invalidate_tag(USERS_TAG));
+        self.settle_write(row.id, [Some(row.email.as_str()), None], &key, result, tag)
+            .await;
     }
 
-    /// Records what a failed write-through owed, for repair.
-    fn settle_write<T>(
+    /// Records what a failed write-through (and list invalidation) owed, for repair by every
+    /// instance; returns when the write may be acknowledged.
+    async fn settle_write<T>(
         &self,
         id: i64,
         emails: [Option<&str>; 2],
         key: &str,
         result: Result<T, CacheError>,
+        tag: Result<(), (Dirty, CacheError)>,
     ) {
+        let (mut owed, mut cause) = match tag {
+            Ok(()) => (Dirty::default(), None),
+            Err((owed, err)) => (owed, Some(err)),
+        };
         match result {
             Ok(_) => tracing::debug!(key, "cache write-through"),
-            Err(err) => {
-                if self.cache.has_backend() {
-                    tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
-                    self.cache.stats().error(Kind::User);
-                    let mut owed = Dirty::default();
-                    owed.users.insert(id);
-                    owed.emails
-                        .extend(emails.into_iter().flatten().map(str::to_owned));
-                    self.cache.health().record_dirty(owed, &err);
-                }
+            Err(err) if self.cache.has_backend() => {
+                tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
+                self.cache.stats().error(Kind::User);
+                owed.users.insert(id);
+                owed.emails
+                    .extend(emails.into_iter().flatten().map(str::to_owned));
+                cause = Some(err);
             }
+            Err(_) => {}
+        }
+        if let Some(err) = cause {
+            self.cache.owe(owed, &err).await;
         }
     }
 
@@ -339,7 +349,9 @@ impl CachedUsers {
     /// bumped. On failure, returns what is left.
     async fn repair(&self, owed: &Dirty) -> Result<(), CacheError> {
         if owed.overflow {
-            for pattern in ["user:*", "email:*"] {
+            // Every user entry, every pointer, and every tag's generation (restarted later
+            // from Redis's clock, past any value an entry was stamped with).
+            for pattern in ["user:*", "email:*", "{*}:gen"] {
                 self.cache.clear(pattern).await.map_err(|err| match err {
                     super::ClearError::Cache(e) => e,
                     super::ClearError::Pattern(e) => CacheError::Decode(e.to_string()),

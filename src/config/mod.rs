@@ -86,6 +86,10 @@ pub struct Config {
     pub cache_pool_size: usize,
     /// `CACHE_BREAKER_MS`: after a Redis failure, how long to skip Redis before probing it.
     pub cache_breaker_interval: Duration,
+    /// `CACHE_TRUST_MS`: Redis is trusted only within this long of the last read of the
+    /// database's owed log; a mutation whose cache write failed is acknowledged this long (+10%)
+    /// after it recorded what it owed (see `cache::trust`).
+    pub cache_trust_window: Duration,
     /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
     pub cache_memory_capacity: u64,
     /// `CACHE_PARSED_QUERIES`: reuse parsed and validated documents by query text.
@@ -183,10 +187,12 @@ impl Config {
         if cache_prefix.is_empty()
             || cache_prefix.len() > 64
             || cache_prefix.chars().any(char::is_control)
+            || cache_prefix.contains(['{', '}'])
         {
+            // A brace would make the prefix a cluster hash tag: every key in one slot.
             return Err(invalid(
                 "CACHE_PREFIX",
-                "must be 1 to 64 printable characters",
+                "must be 1 to 64 printable characters, without `{` or `}`",
             ));
         }
 
@@ -248,6 +254,9 @@ impl Config {
             cache_write_timeout: env.millis("CACHE_WRITE_TIMEOUT_MS", 1000)?,
             cache_pool_size: env.positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
             cache_breaker_interval: env.millis("CACHE_BREAKER_MS", 1000)?,
+            cache_trust_window: Duration::from_millis(
+                env.bounded("CACHE_TRUST_MS", 1000, 60_000)?.max(40),
+            ),
             cache_memory_capacity: env.positive("CACHE_MEMORY_CAPACITY", 100_000)?,
             cache_l1: env.flag("CACHE_L1", true)?,
             cache_parsed_queries: env.flag("CACHE_PARSED_QUERIES", true)?,

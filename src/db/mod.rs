@@ -1,11 +1,14 @@
-//! The database: connection, migrations, the `users` entity and the repository over it.
+//! The database: connection, migrations, the `users` entity and the repository over it, and
+//! the two tables the cache protocol keeps beside them (`owed`).
 //!
-//! One repository serves SQLite and PostgreSQL with the same query-builder code; nothing here
-//! knows about the cache.
+//! One repository serves SQLite and PostgreSQL with the same code; nothing here knows how the
+//! cache works.
 mod entity;
+mod owed;
 mod repo;
 
 pub use entity::Model as UserRow;
+pub use owed::{OWED_PAGE, OwedLog, deployment_id};
 pub use repo::{NewUser, UserChanges, UserRepo};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};

@@ -51,8 +51,8 @@ async fn every_key_has_a_ttl_and_no_password_material() {
     let app = redis_app().await;
     workload(&app).await;
     let client = app.redis.as_ref().unwrap().client().await;
-    let keys = keys_with_prefix(&client, app.prefix()).await;
-    let p = app.prefix();
+    let keys = keys_with_prefix(&client, app.namespace()).await;
+    let p = app.namespace();
     for expected in [
         format!("{p}user:1"),
         format!("{p}email:work2@example.com"),
@@ -152,7 +152,7 @@ async fn clear_cache_deletes_only_inside_the_namespace() {
     let app = redis_app().await;
     let id = workload(&app).await;
     let client = app.redis.as_ref().unwrap().client().await;
-    let p = app.prefix().to_owned();
+    let p = app.namespace().to_owned();
     // neighbours sharing the Redis: no prefix, another prefix, and one that extends ours
     for foreign in ["user:1", "other:user:1", &format!("x{p}user:1")] {
         let _: () = client
@@ -270,7 +270,7 @@ async fn starts_and_answers_with_redis_down_then_uses_it_when_it_comes() {
     assert_eq!(app.user(&id).await["email"], "early@example.com");
     app.user(&id).await;
     let client = redis.client().await;
-    let p = app.prefix();
+    let p = app.namespace();
     assert!(
         client
             .exists::<i64, _>(format!("{p}user:{id}"))
@@ -443,7 +443,7 @@ async fn l1_invalidation_reaches_the_other_instance() {
     await_l1_live(&a).await;
     await_l1_live(&b).await;
     let id = a.create_user("delay@example.com", "USER").await;
-    let key = format!("{}user:{id}", a.prefix());
+    let key = format!("{}user:{id}", a.namespace());
     let b_cache = b.state.users.store().cache().clone();
     let mut delays_us = Vec::new();
     let mut already = 0;

@@ -29,7 +29,7 @@ async fn paused_app(backend: Backend) -> TestApp {
 async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
     let client = app.redis.as_ref().unwrap().client().await;
     let raw: Option<String> = client
-        .get(format!("{}user:{id}", app.prefix()))
+        .get(format!("{}user:{id}", app.namespace()))
         .await
         .unwrap();
     let raw = raw?;
@@ -65,7 +65,7 @@ async fn stale_set_is_dropped() {
             json!({}),
         )
         .await;
-        let key = format!("{}user:{id}", app.prefix());
+        let key = format!("{}user:{id}", app.namespace());
         let mut gate = app.points().arm(Point::BeforeFill, &key);
         let reader = app.spawn_gql(format!("{{ user(id: \"{id}\") {{ fullName }} }}"));
         gate.reached().await; // the reader holds the old row
@@ -95,7 +95,7 @@ async fn stale_set_is_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_list_fill_is_never_served() {
     let app = paused_app(Backend::Redis).await;
-    let key = format!("{}{{users}}:list:0:100", app.prefix());
+    let key = format!("{}{{users}}:list:0:100", app.namespace());
     let mut gate = app.points().arm(Point::BeforeFill, &key);
     let reader = app.spawn_gql("{ users { email } }".to_owned());
     gate.reached().await;
@@ -116,7 +116,7 @@ async fn writers_out_of_order_keep_the_newest() {
         let app = paused_app(backend).await;
         let id = app.create_user("order@example.com", "USER").await;
         app.name_of(&id).await;
-        let key = format!("{}user:{id}", app.prefix());
+        let key = format!("{}user:{id}", app.namespace());
         let mut gate = app.points().arm(Point::BeforeWriteThrough, &key);
         let first = app.spawn_gql(format!(
             "mutation {{ updateUser(id: \"{id}\", input: {{ fullName: \"First\" }}) {{ id }} }}"
@@ -146,7 +146,7 @@ async fn commands_that_outlive_their_caller_cannot_regress() {
         json!({}),
     )
     .await;
-    let key = format!("{}user:{id}", app.prefix());
+    let key = format!("{}user:{id}", app.namespace());
     let mut gate = app.points().arm(Point::BeforeFill, &key);
     let reader = app.spawn_gql(format!("{{ user(id: \"{id}\") {{ fullName }} }}"));
     gate.reached().await;

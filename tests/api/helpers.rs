@@ -341,6 +341,7 @@ impl TestApp {
             ("ADMIN_PASSWORD", ADMIN_PASSWORD),
             ("JWT_SECRET", JWT_SECRET),
             ("CACHE_BREAKER_MS", "100"),
+            ("CACHE_TRUST_MS", "400"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -563,9 +564,14 @@ impl TestApp {
         TestApp::start_with(spec, TestDb::shared(&self.db.url), None).await
     }
 
-    /// The cache prefix of this app.
+    /// The `CACHE_PREFIX` of this app (give it to an instance that should share its cache).
     pub fn prefix(&self) -> &str {
         &self.state.config.cache_prefix
+    }
+
+    /// The namespace its keys live under: the prefix and the database's deployment id.
+    pub fn namespace(&self) -> &str {
+        self.state.users.store().cache().namespace()
     }
 
     /// Waits (bounded) until `/health` reports the cache as `status`.
