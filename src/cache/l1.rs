@@ -1,8 +1,8 @@
 //! L1: an in-process copy of Redis entries, kept coherent across instances by Redis itself.
 //!
-//! A dedicated RESP3 connection runs `CLIENT TRACKING ON BCAST PREFIX <CACHE_PREFIX>`, so Redis
-//! pushes the name of every key under our prefix that anyone modifies, expires or evicts. Each
-//! push drops the key here before it can be served again. Values are the raw Redis strings,
+//! A dedicated RESP3 connection runs `CLIENT TRACKING ON BCAST PREFIX <namespace>` on every
+//! primary ([`tracking`]), so Redis pushes the name of every key under our namespace that anyone
+//! modifies, expires or evicts. Each push drops the key here before it can be served again. Values are the raw Redis strings,
 //! with a slot for their decoded form so a hit does not parse JSON again.
 //!
 //! *Invariants.*
@@ -17,9 +17,9 @@
 //! - **Read barrier.** A push can still be on its way (in a socket, or waiting for our listener
 //!   task) when another instance's mutation has already returned. So before an L1 hit is
 //!   served, the request makes sure a *barrier round* that began after the request began has
-//!   completed: a PING on the tracking connection, whose PONG Redis sends after every push it
-//!   generated before it (RESP3 pushes are in-band and ordered), followed by applying every
-//!   push received. Rounds are shared by all requests waiting at the time, so a burst of
+//!   completed: a PING to every primary on the tracking connection, whose PONG each sends after
+//!   every push it generated before it (RESP3 pushes are in-band and ordered), followed by
+//!   applying every push received. Rounds are shared by all requests waiting at the time, so a burst of
 //!   requests costs one round trip, not one each; a request pays at most one round, however
 //!   many keys it reads. If a round fails, the request reads Redis instead.
 use std::{
@@ -31,15 +31,13 @@ use std::{
     time::Duration,
 };
 
-use fred::{
-    prelude::*,
-    types::{RespVersion, config::ReconnectPolicy},
-};
 use moka::{ops::compute::Op, sync::Cache as Moka};
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
 };
+
+mod tracking;
 
 /// How long a request waits for a barrier round before reading Redis instead.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
@@ -248,6 +246,17 @@ impl L1 {
         }
     }
 
+    /// Completes a barrier round that began at `began` for everyone `waiting`.
+    fn finish_round(&self, began: Instant, ok: bool, waiting: Vec<oneshot::Sender<bool>>) {
+        if ok {
+            self.last_round
+                .fetch_max(self.nanos(began), Ordering::AcqRel);
+        }
+        for done in waiting {
+            let _ = done.send(ok);
+        }
+    }
+
     fn set_live(&self, live: bool) {
         if !live {
             self.live.store(false, Ordering::Release);
@@ -256,120 +265,6 @@ impl L1 {
             self.flush();
             self.live.store(true, Ordering::Release);
         }
-    }
-
-    /// Opens the tracking connection to `url` and keeps L1 coherent until the process ends:
-    /// live while tracking is on, flushed and bypassed while it is not.
-    pub fn track(self: &Arc<Self>, url: &str, prefix: &str) -> Result<(), fred::error::Error> {
-        let mut config = Config::from_url(url)?;
-        config.version = RespVersion::RESP3;
-        config.fail_fast = false;
-        let mut builder = Builder::from_config(config);
-        builder
-            .with_performance_config(|p| {
-                p.default_command_timeout = Duration::from_secs(2);
-                p.broadcast_channel_capacity = 8192;
-            })
-            .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(2);
-                c.internal_command_timeout = Duration::from_secs(2);
-                c.unresponsive = fred::types::config::UnresponsiveConfig {
-                    max_timeout: Some(Duration::from_secs(2)),
-                    interval: Duration::from_millis(500),
-                };
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
-        let client = builder.build()?;
-        let l1 = self.clone();
-        let prefix = prefix.to_owned();
-        let (barrier_tx, mut barrier_rx) = mpsc::channel::<oneshot::Sender<bool>>(4096);
-        let _ = self.barrier.set(barrier_tx);
-        tokio::spawn(async move {
-            let mut invalidations = client.invalidation_rx();
-            let mut reconnects = client.reconnect_rx();
-            let mut errors = client.error_rx();
-            let _connection = client.connect();
-            loop {
-                if !l1.is_live() {
-                    // (Re)start tracking; until it is on, L1 stays flushed and bypassed.
-                    let tracking = match client.wait_for_connect().await {
-                        Ok(()) => {
-                            // Tracking is per connection; turn it off first in case this
-                            // connection already had it (a retry after a lost push).
-                            let _ = client.stop_tracking().await;
-                            client
-                                .start_tracking(vec![prefix.clone()], true, false, false, false)
-                                .await
-                        }
-                        Err(err) => Err(err),
-                    };
-                    match tracking {
-                        Ok(()) => {
-                            // Connections made before tracking went on are covered by it.
-                            while reconnects.try_recv().is_ok() {}
-                            while errors.try_recv().is_ok() {}
-                            l1.set_live(true);
-                            tracing::info!("L1 coherent: tracking invalidations under the prefix");
-                        }
-                        Err(err) => {
-                            tracing::debug!(error = %err, "L1 tracking not on yet");
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            continue;
-                        }
-                    }
-                }
-                tokio::select! {
-                    pushed = invalidations.recv() => match pushed {
-                        Ok(inv) => l1.apply(inv),
-                        Err(_) => {
-                            // Lagged or closed: pushes may be lost.
-                            tracing::warn!("L1 invalidations lost; flushing L1");
-                            l1.set_live(false);
-                            invalidations = client.invalidation_rx();
-                        }
-                    },
-                    Some(first) = barrier_rx.recv() => {
-                        // One round for everyone waiting now.
-                        let mut waiting = vec![first];
-                        while let Ok(more) = barrier_rx.try_recv() {
-                            waiting.push(more);
-                        }
-                        let began = Instant::now();
-                        let ponged = tokio::time::timeout(BARRIER_TIMEOUT, client.ping::<()>(None)).await;
-                        let mut ok = matches!(ponged, Ok(Ok(())));
-                        // Every push sent before the PONG is in the channel now: apply them.
-                        loop {
-                            match invalidations.try_recv() {
-                                Ok(inv) => l1.apply(inv),
-                                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
-                                Err(_) => {
-                                    tracing::warn!("L1 invalidations lost; flushing L1");
-                                    l1.set_live(false);
-                                    invalidations = client.invalidation_rx();
-                                    ok = false;
-                                    break;
-                                }
-                            }
-                        }
-                        if ok {
-                            l1.last_round.fetch_max(l1.nanos(began), Ordering::AcqRel);
-                        }
-                        for done in waiting {
-                            let _ = done.send(ok);
-                        }
-                    }
-                    _ = reconnects.recv() => {
-                        tracing::warn!("L1 tracking connection reconnected; flushing L1");
-                        l1.set_live(false);
-                    }
-                    _ = errors.recv() => {
-                        tracing::warn!("L1 tracking connection lost; L1 bypassed until it is back");
-                        l1.set_live(false);
-                    }
-                }
-            }
-        });
-        Ok(())
     }
 }
 

@@ -212,7 +212,11 @@ impl Cache {
                 config.cache_l1_bytes,
                 config.cache_l1_max_age,
             ));
-            l1.track(config.redis_url.expose(), &cache.inner.prefix)?;
+            let pool = match &cache.inner.backend {
+                Backend::Redis(redis) => redis.clients(),
+                _ => &[],
+            };
+            l1.track(config.redis_url.expose(), &cache.inner.prefix, pool)?;
             if let Some(inner) = Arc::get_mut(&mut cache.inner) {
                 inner.l1 = Some(l1);
             }

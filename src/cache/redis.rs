@@ -105,6 +105,11 @@ impl RedisBackend {
         })
     }
 
+    /// Every connection of the pool (L1 watches them for cluster topology changes).
+    pub(super) fn clients(&self) -> &[Client] {
+        self.pool.clients()
+    }
+
     pub(super) fn client(&self) -> &Client {
         self.pool.next()
     }

@@ -27,7 +27,7 @@ async fn paused_app(backend: Backend) -> TestApp {
 
 /// The version and full name stored in Redis for a user, if any.
 async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
-    let client = app.redis.as_ref().unwrap().client().await;
+    let client = app.redis_client().await;
     let raw: Option<String> = client
         .get(format!("{}user:{id}", app.namespace()))
         .await

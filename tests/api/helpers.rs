@@ -46,7 +46,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -58,18 +58,13 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    args: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server and waits until it answers PING.
     pub async fn start() -> Self {
-        let mut server = Self {
-            child: None,
-            port: free_port(),
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        server.spawn().await;
-        server
+        Self::start_with(Vec::new()).await
     }
 
     /// A port for a server that is not running yet (see [`RedisServer::restart`]).
@@ -78,13 +73,27 @@ impl RedisServer {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
         }
+    }
+
+    /// Starts a server with `args` added to the usual ones (cluster or replica settings).
+    pub async fn start_with(args: Vec<String>) -> Self {
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            args,
+        };
+        server.spawn().await;
+        server
     }
 
     async fn spawn(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(&self.args)
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -557,11 +566,25 @@ impl TestApp {
 
     /// A second instance of this app: same database, same Redis, same namespace.
     pub async fn sibling(&self) -> TestApp {
+        self.sibling_via(self.state.config.redis_url.expose()).await
+    }
+
+    /// [`TestApp::sibling`] reaching Redis at `redis_url` (e.g. through a proxy).
+    pub async fn sibling_via(&self, redis_url: &str) -> TestApp {
         let mut spec = Spawn::new(Backend::Redis, Db::Sqlite)
-            .env("REDIS_URL", &self.redis.as_ref().expect("redis app").url())
+            .env("REDIS_URL", redis_url)
             .env("CACHE_PREFIX", self.prefix());
         spec.pause = self.pause.as_ref().map(|_| Arc::default());
         TestApp::start_with(spec, TestDb::shared(&self.db.url), None).await
+    }
+
+    /// A fred client on the Redis this app uses (any topology).
+    pub async fn redis_client(&self) -> fred::prelude::Client {
+        use fred::prelude::*;
+        let config = Config::from_url(self.state.config.redis_url.expose()).unwrap();
+        let client = Builder::from_config(config).build().unwrap();
+        client.init().await.unwrap();
+        client
     }
 
     /// The `CACHE_PREFIX` of this app (give it to an instance that should share its cache).

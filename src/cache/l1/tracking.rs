@@ -1,0 +1,279 @@
+//! The tracking connection that keeps L1 coherent, on one Redis, a Sentinel group or a Cluster.
+//!
+//! *Invariant.* L1 is live only while `CLIENT TRACKING ON BCAST PREFIX <namespace>` is on for
+//! **every primary** that holds keys of the namespace, on the connections this task reads
+//! pushes from; and a barrier round succeeds only when every one of those primaries answered a
+//! PING on that connection (each PONG follows every push that node generated before it).
+//!
+//! In a cluster, BCAST tracking is per node: each primary reports only its own keys, so one
+//! tracked node (what fred's `start_tracking` does in BCAST mode) misses every write to the
+//! others. Here every primary of the routing table is tracked, and L1 is flushed and tracking
+//! started again whenever the set of primaries changes (failover, a node added or removed),
+//! as seen by this connection, by any connection of the pool (a MOVED during a read), or by
+//! a periodic refresh of the routing table. A Sentinel failover reconnects the connection to
+//! the new primary, which flushes L1 like any reconnection.
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+use fred::{
+    prelude::*,
+    types::{
+        ClusterStateChange, RespVersion,
+        config::{ReconnectPolicy, Server},
+    },
+};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
+
+use super::{BARRIER_TIMEOUT, L1};
+
+/// How often the routing table of a cluster is refreshed when nothing else refreshed it.
+const TOPOLOGY_REFRESH: Duration = Duration::from_secs(1);
+
+/// The tracking client and the primaries tracking is on for (empty when not clustered).
+struct Tracker {
+    client: Client,
+    namespace: String,
+    primaries: Vec<Server>,
+}
+
+impl Tracker {
+    fn on(&self, node: &Server) -> fred::clients::WithOptions<Client> {
+        self.client.with_options(&Options {
+            cluster_node: Some(node.clone()),
+            ..Options::default()
+        })
+    }
+
+    /// The primaries of the cluster's routing table as this client knows it.
+    fn routing_primaries(&self) -> Vec<Server> {
+        self.client
+            .cached_cluster_state()
+            .map(|state| state.unique_primary_nodes())
+            .unwrap_or_default()
+    }
+
+    /// Turns tracking on for every primary (or the one server).
+    async fn start(&mut self) -> Result<(), Error> {
+        self.client.wait_for_connect().await?;
+        // Tracking is per connection; turn it off first in case a connection already had it.
+        let _ = self.client.stop_tracking().await;
+        if !self.client.is_clustered() {
+            return self
+                .client
+                .start_tracking(vec![self.namespace.clone()], true, false, false, false)
+                .await;
+        }
+        self.client.sync_cluster().await?;
+        let primaries = self.routing_primaries();
+        if primaries.is_empty() {
+            return Err(Error::new(ErrorKind::Cluster, "no primaries known"));
+        }
+        for node in &primaries {
+            self.on(node)
+                .client_tracking::<(), _, _>(
+                    "on",
+                    None,
+                    vec![self.namespace.clone()],
+                    true,
+                    false,
+                    false,
+                    false,
+                )
+                .await?;
+        }
+        self.primaries = primaries;
+        Ok(())
+    }
+
+    /// Whether the routing table names other primaries than the tracked ones.
+    fn topology_moved(&self) -> bool {
+        if !self.client.is_clustered() {
+            return false;
+        }
+        let now: BTreeSet<Server> = self.routing_primaries().into_iter().collect();
+        let tracked: BTreeSet<Server> = self.primaries.iter().cloned().collect();
+        now != tracked
+    }
+
+    /// PING on every tracked connection.
+    async fn ping_all(&self) -> bool {
+        if self.primaries.is_empty() {
+            return self.client.ping::<()>(None).await.is_ok();
+        }
+        let pings = self.primaries.iter().map(|node| async move {
+            let on = self.on(node);
+            on.ping::<()>(None).await
+        });
+        futures::future::join_all(pings)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    }
+}
+
+/// Forwards every cluster change a pool connection sees to the tracking task.
+fn forward_changes(pool: &[Client], to: mpsc::Sender<()>) {
+    for client in pool {
+        let mut changes = client.cluster_change_rx();
+        let to = to.clone();
+        tokio::spawn(async move {
+            while let Ok(change) = changes.recv().await {
+                if is_membership(&change) && to.send(()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// Whether a change adds or removes a primary (a rebalance alone is checked against the table).
+fn is_membership(change: &[ClusterStateChange]) -> bool {
+    change
+        .iter()
+        .any(|c| !matches!(c, ClusterStateChange::Rebalance))
+}
+
+impl L1 {
+    /// Opens the tracking connection to `url` and keeps L1 coherent until the process ends:
+    /// live while tracking is on for every primary, flushed and bypassed while it is not.
+    /// `pool` are the connections reads go through: a topology change any of them notices
+    /// flushes L1 too.
+    pub fn track(
+        self: &Arc<Self>,
+        url: &str,
+        namespace: &str,
+        pool: &[Client],
+    ) -> Result<(), fred::error::Error> {
+        let mut config = Config::from_url(url)?;
+        config.version = RespVersion::RESP3;
+        config.fail_fast = false;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_performance_config(|p| {
+                p.default_command_timeout = Duration::from_secs(2);
+                p.broadcast_channel_capacity = 8192;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(2);
+                c.unresponsive = fred::types::config::UnresponsiveConfig {
+                    max_timeout: Some(Duration::from_secs(2)),
+                    interval: Duration::from_millis(500),
+                };
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let tracker = Tracker {
+            client: builder.build()?,
+            namespace: namespace.to_owned(),
+            primaries: Vec::new(),
+        };
+        let (moved_tx, moved_rx) = mpsc::channel(16);
+        if tracker.client.is_clustered() {
+            forward_changes(pool, moved_tx);
+        }
+        let (barrier_tx, barrier_rx) = mpsc::channel::<oneshot::Sender<bool>>(4096);
+        let _ = self.barrier.set(barrier_tx);
+        tokio::spawn(self.clone().run(tracker, barrier_rx, moved_rx));
+        Ok(())
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        mut tracker: Tracker,
+        mut barrier_rx: mpsc::Receiver<oneshot::Sender<bool>>,
+        mut moved_rx: mpsc::Receiver<()>,
+    ) {
+        let client = tracker.client.clone();
+        let mut invalidations = client.invalidation_rx();
+        let mut reconnects = client.reconnect_rx();
+        let mut errors = client.error_rx();
+        let mut changes = client.cluster_change_rx();
+        let _connection = client.connect();
+        let mut refresh = tokio::time::interval(TOPOLOGY_REFRESH);
+        loop {
+            if !self.is_live() {
+                // (Re)start tracking; until it is on everywhere, L1 stays flushed and bypassed.
+                match tracker.start().await {
+                    Ok(()) => {
+                        // Connections made before tracking went on are covered by it.
+                        while reconnects.try_recv().is_ok() {}
+                        while errors.try_recv().is_ok() {}
+                        while changes.try_recv().is_ok() {}
+                        while moved_rx.try_recv().is_ok() {}
+                        self.set_live(true);
+                        tracing::info!(
+                            primaries = tracker.primaries.len().max(1),
+                            "L1 coherent: tracking invalidations under the namespace"
+                        );
+                    }
+                    Err(err) => {
+                        tracing::debug!(error = %err, "L1 tracking not on yet");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+            }
+            tokio::select! {
+                pushed = invalidations.recv() => match pushed {
+                    Ok(inv) => self.apply(inv),
+                    Err(_) => {
+                        // Lagged or closed: pushes may be lost.
+                        tracing::warn!("L1 invalidations lost; flushing L1");
+                        self.set_live(false);
+                        invalidations = client.invalidation_rx();
+                    }
+                },
+                Some(first) = barrier_rx.recv() => {
+                    // One round for everyone waiting now.
+                    let mut waiting = vec![first];
+                    while let Ok(more) = barrier_rx.try_recv() {
+                        waiting.push(more);
+                    }
+                    let began = Instant::now();
+                    let ponged = tokio::time::timeout(BARRIER_TIMEOUT, tracker.ping_all()).await;
+                    let mut ok = matches!(ponged, Ok(true));
+                    // Every push sent before the PONGs is in the channel now: apply them.
+                    loop {
+                        match invalidations.try_recv() {
+                            Ok(inv) => self.apply(inv),
+                            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
+                            Err(_) => {
+                                tracing::warn!("L1 invalidations lost; flushing L1");
+                                self.set_live(false);
+                                invalidations = client.invalidation_rx();
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    self.finish_round(began, ok, waiting);
+                }
+                _ = reconnects.recv() => {
+                    tracing::warn!("L1 tracking connection reconnected; flushing L1");
+                    self.set_live(false);
+                }
+                _ = errors.recv() => {
+                    tracing::warn!("L1 tracking connection lost; L1 bypassed until it is back");
+                    self.set_live(false);
+                }
+                Ok(change) = changes.recv() => {
+                    if is_membership(&change) || tracker.topology_moved() {
+                        tracing::warn!("cluster primaries changed; flushing L1 and tracking them all again");
+                        self.set_live(false);
+                    }
+                }
+                Some(()) = moved_rx.recv() => {
+                    tracing::warn!("cluster primaries changed under a read; flushing L1 and tracking them all again");
+                    self.set_live(false);
+                }
+                _ = refresh.tick(), if client.is_clustered() => {
+                    if client.sync_cluster().await.is_err() || tracker.topology_moved() {
+                        self.set_live(false);
+                    }
+                }
+            }
+        }
+    }
+}
