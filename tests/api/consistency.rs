@@ -15,7 +15,10 @@ use cachegraph::cache::pause::Point;
 use fred::prelude::*;
 use serde_json::json;
 
-use crate::helpers::{Backend, Db, Spawn, TestApp};
+use crate::{
+    helpers::{Backend, Db, Spawn, TestApp},
+    topology::{Redis, Topology},
+};
 
 async fn paused_app(backend: Backend) -> TestApp {
     Spawn::new(backend, Db::Sqlite)
@@ -26,7 +29,7 @@ async fn paused_app(backend: Backend) -> TestApp {
 }
 
 /// The version and full name stored in Redis for a user, if any.
-async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
+pub async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
     let client = app.redis_client().await;
     let raw: Option<String> = client
         .get(format!("{}user:{id}", app.namespace()))
@@ -40,7 +43,7 @@ async fn cached_user(app: &TestApp, id: &str) -> Option<(u64, String)> {
     ))
 }
 
-async fn db_user(app: &TestApp, id: &str) -> (u64, String) {
+pub async fn db_user(app: &TestApp, id: &str) -> (u64, String) {
     let row = app
         .state
         .users
@@ -164,21 +167,19 @@ async fn commands_that_outlive_their_caller_cannot_regress() {
 }
 
 /// 2 and 5. Redis paused while one instance updates; after it resumes, both instances read the
-/// new value, and so do lists.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn write_during_an_outage_is_seen_by_every_instance_after() {
-    let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
-    let b = a.sibling().await;
+/// new value, and so do lists. On every topology.
+async fn write_during_an_outage_is_seen_by_every_instance_after(topology: Topology) {
+    let redis = Redis::start(topology).await;
+    let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
     let id = a.create_user("outage@example.com", "USER").await;
     for app in [&a, &b] {
         assert_eq!(app.name_of(&id).await, "Test User");
         app.list_emails(0, 100).await;
     }
-    a.redis.as_ref().unwrap().pause();
+    redis.pause();
     a.rename(&id, "During Outage").await;
     a.create_user("outage2@example.com", "USER").await;
-    a.redis.as_ref().unwrap().resume();
-    a.await_cache_status("available").await;
+    redis.resume();
     for app in [&b, &a, &b] {
         assert_eq!(app.name_of(&id).await, "During Outage");
         assert!(
@@ -187,13 +188,17 @@ async fn write_during_an_outage_is_seen_by_every_instance_after() {
                 .contains(&"outage2@example.com".to_owned())
         );
     }
+    a.await_cache_status("available").await;
+    b.await_cache_status("available").await;
+    for app in [&b, &a] {
+        assert_eq!(app.name_of(&id).await, "During Outage");
+    }
 }
 
-/// 5. A write through one instance is seen by the other's next read.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_see_each_others_writes() {
-    let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
-    let b = a.sibling().await;
+/// 5. A write through one instance is seen by the other's next read, on every topology.
+async fn two_instances_see_each_others_writes(topology: Topology) {
+    let redis = Redis::start(topology).await;
+    let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
     let id = a.create_user("pair@example.com", "USER").await;
     for round in 0..5 {
         let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
@@ -218,6 +223,12 @@ async fn two_instances_see_each_others_writes() {
         );
     }
 }
+
+crate::each_topology!(
+    write_during_an_outage_is_seen_by_every_instance_after,
+    two_instances_see_each_others_writes,
+    stampede_across_instances_loads_at_most_once_per_process,
+);
 
 async fn concurrent<F, Fut>(n: usize, f: F) -> Vec<serde_json::Value>
 where
@@ -258,11 +269,10 @@ async fn stampede_on_a_cold_key_loads_once() {
 }
 
 /// 4 and 5. Across two instances, a short lease keeps the herd off the database: at most one
-/// load per process.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stampede_across_instances_loads_at_most_once_per_process() {
-    let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
-    let b = a.sibling().await;
+/// load per process. On every topology.
+async fn stampede_across_instances_loads_at_most_once_per_process(topology: Topology) {
+    let redis = Redis::start(topology).await;
+    let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
     a.create_user("herd@example.com", "USER").await;
     for app in [&a, &b] {
         app.gql("{ me { id } }", json!({})).await;
@@ -345,172 +355,4 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
         failures.len(),
         failures.first()
     );
-}
-
-/// (user index, start time, stamp read, how it was read).
-type Read = (usize, Instant, u64, &'static str);
-
-/// Per user: (completion time, stamp) of each write that returned, in order.
-type WriteLog = Mutex<Vec<(Instant, u64)>>;
-
-/// A randomized run: writers rename a few users through two instances while readers read them
-/// by id, by email and in lists. No read may return a value older than a write that had
-/// returned before the read began; afterwards every cached entry equals the database.
-async fn stress(db: Db) {
-    let Some(a) = Spawn::new(Backend::Redis, db).start().await else {
-        return;
-    };
-    let b = a.sibling().await;
-    let apps = Arc::new([a, b]);
-    let users: Vec<String> = {
-        let mut v = Vec::new();
-        for i in 0..3 {
-            v.push(
-                apps[0]
-                    .create_user(&format!("stress{i}@example.com"), "USER")
-                    .await,
-            );
-        }
-        v
-    };
-    let secs: u64 = std::env::var("STRESS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    // per user: (completion time, stamp) of each returned write, in order
-    let writes: Arc<Vec<WriteLog>> = Arc::new(users.iter().map(|_| Mutex::default()).collect());
-    // (user index, start time, stamp read, how it was read)
-    let reads: Arc<Mutex<Vec<Read>>> = Arc::default();
-    let stamp_of = |name: &str| -> u64 {
-        name.strip_prefix('s')
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-
-    let mut tasks = Vec::new();
-    for (u, id) in users.iter().enumerate() {
-        let (apps, writes, id) = (apps.clone(), writes.clone(), id.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut stamp = 0;
-            while Instant::now() < deadline {
-                stamp += 1;
-                apps[stamp as usize % 2]
-                    .rename(&id, &format!("s{stamp}"))
-                    .await;
-                writes[u].lock().unwrap().push((Instant::now(), stamp));
-            }
-        }));
-    }
-    for r in 0..4 {
-        let (apps, reads, users) = (apps.clone(), reads.clone(), users.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0usize;
-            while Instant::now() < deadline {
-                n += 1;
-                let app = &apps[(n + r) % 2];
-                let u = (n * 7 + r) % users.len();
-                let start = Instant::now();
-                match n % 3 {
-                    0 => {
-                        let emails = app
-                            .gql("{ users(limit: 100) { email fullName } }", json!({}))
-                            .await;
-                        for user in emails["data"]["users"].as_array().unwrap() {
-                            let email = user["email"].as_str().unwrap();
-                            if let Some(i) = email
-                                .strip_prefix("stress")
-                                .and_then(|e| e.strip_suffix("@example.com"))
-                            {
-                                let name = user["fullName"].as_str().unwrap();
-                                reads.lock().unwrap().push((
-                                    i.parse().unwrap(),
-                                    start,
-                                    stamp_of(name),
-                                    "list",
-                                ));
-                            }
-                        }
-                    }
-                    1 => {
-                        let body = app
-                            .gql(
-                                "query($e: String!) { userByEmail(email: $e) { fullName } }",
-                                json!({ "e": format!("stress{u}@example.com") }),
-                            )
-                            .await;
-                        let name = body["data"]["userByEmail"]["fullName"]
-                            .as_str()
-                            .unwrap_or_else(|| panic!("{body}"))
-                            .to_owned();
-                        reads
-                            .lock()
-                            .unwrap()
-                            .push((u, start, stamp_of(&name), "email"));
-                    }
-                    _ => {
-                        let name = app.name_of(&users[u]).await;
-                        reads
-                            .lock()
-                            .unwrap()
-                            .push((u, start, stamp_of(&name), "id"));
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-
-    let reads = std::mem::take(&mut *reads.lock().unwrap());
-    let mut stale = Vec::new();
-    for &(u, start, got, how) in reads.iter() {
-        let writes = writes[u].lock().unwrap();
-        let newest_returned = writes
-            .iter()
-            .take_while(|(t, _)| *t < start)
-            .map(|(_, s)| *s)
-            .last()
-            .unwrap_or(0);
-        if got < newest_returned {
-            stale.push((u, how, got, newest_returned));
-        }
-    }
-    let total_writes: usize = writes.iter().map(|w| w.lock().unwrap().len()).sum();
-    assert!(
-        reads.len() > 50 && total_writes > 10,
-        "too little work: {} reads, {total_writes} writes",
-        reads.len()
-    );
-    assert!(
-        stale.is_empty(),
-        "{} stale reads of {}, e.g. (user, how, read, newest returned) {:?}",
-        stale.len(),
-        reads.len(),
-        &stale[..stale.len().min(5)]
-    );
-    for id in &users {
-        if let Some(cached) = cached_user(&apps[0], id).await {
-            assert_eq!(
-                cached,
-                db_user(&apps[0], id).await,
-                "cache differs from the database for user {id}"
-            );
-        }
-    }
-    eprintln!(
-        "stress ({db:?}): {} reads, {total_writes} writes, no stale read",
-        reads.len()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_two_instances_sqlite() {
-    stress(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_two_instances_postgres() {
-    stress(Db::Postgres).await;
 }

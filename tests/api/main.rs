@@ -9,6 +9,7 @@ mod deployments;
 mod http;
 mod responses;
 mod server;
+mod stress;
 mod throttle;
 mod topology;
 mod users;

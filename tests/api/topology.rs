@@ -254,7 +254,7 @@ impl Sentinel {
             format!(
                 "port {port}\nbind 127.0.0.1\ndir {}\n\
                  sentinel monitor {SERVICE} 127.0.0.1 {primary} 2\n\
-                 sentinel down-after-milliseconds {SERVICE} 1000\n\
+                 sentinel down-after-milliseconds {SERVICE} 5000\n\
                  sentinel failover-timeout {SERVICE} 10000\n",
                 dir.path().display()
             ),
@@ -351,4 +351,22 @@ async fn pipe(
             return;
         }
     }
+}
+
+/// Generates one test per topology for an `async fn(Topology)`.
+#[macro_export]
+macro_rules! each_topology {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::topology::Topology;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn single() { super::$name(Topology::Single).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn cluster() { super::$name(Topology::Cluster).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sentinel() { super::$name(Topology::Sentinel).await }
+            }
+        )*
+    };
 }

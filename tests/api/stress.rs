@@ -1,0 +1,232 @@
+//! The randomized linearizability check: two instances, writers and readers, on every Redis
+//! topology and under Redis faults (pause, kill and restart, one instance cut off).
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::{
+    consistency::{cached_user, db_user},
+    helpers::{Backend, Db, Spawn, TestApp, TestDb},
+    topology::{Proxy, Redis, Topology},
+};
+
+/// (user index, start time, stamp read, how it was read).
+type Read = (usize, Instant, u64, &'static str);
+
+/// Per user: (completion time, stamp) of each write that returned, in order.
+type WriteLog = Mutex<Vec<(Instant, u64)>>;
+
+/// A randomized run: writers rename a few users through two instances while readers read them
+/// by id, by email and in lists, for `STRESS_SECS` (3 s; twice that under faults) while
+/// `faults` runs beside them. No read may return a value older than a write that had returned
+/// before the read began; afterwards every cached entry equals the database.
+async fn stress(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output = ()>) {
+    let apps = Arc::new([a, b]);
+    let users: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..3 {
+            v.push(
+                apps[0]
+                    .create_user(&format!("stress{i}@example.com"), "USER")
+                    .await,
+            );
+        }
+        v
+    };
+    let secs: u64 = std::env::var("STRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let secs = if label.contains("faults") {
+        secs * 2
+    } else {
+        secs
+    };
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    // per user: (completion time, stamp) of each returned write, in order
+    let writes: Arc<Vec<WriteLog>> = Arc::new(users.iter().map(|_| Mutex::default()).collect());
+    // (user index, start time, stamp read, how it was read)
+    let reads: Arc<Mutex<Vec<Read>>> = Arc::default();
+    let stamp_of = |name: &str| -> u64 {
+        name.strip_prefix('s')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+
+    let mut tasks = Vec::new();
+    for (u, id) in users.iter().enumerate() {
+        let (apps, writes, id) = (apps.clone(), writes.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stamp = 0;
+            while Instant::now() < deadline {
+                stamp += 1;
+                apps[stamp as usize % 2]
+                    .rename(&id, &format!("s{stamp}"))
+                    .await;
+                writes[u].lock().unwrap().push((Instant::now(), stamp));
+            }
+        }));
+    }
+    for r in 0..4 {
+        let (apps, reads, users) = (apps.clone(), reads.clone(), users.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                n += 1;
+                let app = &apps[(n + r) % 2];
+                let u = (n * 7 + r) % users.len();
+                let start = Instant::now();
+                match n % 3 {
+                    0 => {
+                        let emails = app
+                            .gql("{ users(limit: 100) { email fullName } }", json!({}))
+                            .await;
+                        for user in emails["data"]["users"].as_array().unwrap() {
+                            let email = user["email"].as_str().unwrap();
+                            if let Some(i) = email
+                                .strip_prefix("stress")
+                                .and_then(|e| e.strip_suffix("@example.com"))
+                            {
+                                let name = user["fullName"].as_str().unwrap();
+                                reads.lock().unwrap().push((
+                                    i.parse().unwrap(),
+                                    start,
+                                    stamp_of(name),
+                                    "list",
+                                ));
+                            }
+                        }
+                    }
+                    1 => {
+                        let body = app
+                            .gql(
+                                "query($e: String!) { userByEmail(email: $e) { fullName } }",
+                                json!({ "e": format!("stress{u}@example.com") }),
+                            )
+                            .await;
+                        let name = body["data"]["userByEmail"]["fullName"]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{body}"))
+                            .to_owned();
+                        reads
+                            .lock()
+                            .unwrap()
+                            .push((u, start, stamp_of(&name), "email"));
+                    }
+                    _ => {
+                        let name = app.name_of(&users[u]).await;
+                        reads
+                            .lock()
+                            .unwrap()
+                            .push((u, start, stamp_of(&name), "id"));
+                    }
+                }
+            }
+        }));
+    }
+    faults.await;
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for app in apps.iter() {
+        app.await_cache_status("available").await;
+    }
+
+    let reads = std::mem::take(&mut *reads.lock().unwrap());
+    let mut stale = Vec::new();
+    for &(u, start, got, how) in reads.iter() {
+        let writes = writes[u].lock().unwrap();
+        let newest_returned = writes
+            .iter()
+            .take_while(|(t, _)| *t < start)
+            .map(|(_, s)| *s)
+            .last()
+            .unwrap_or(0);
+        if got < newest_returned {
+            stale.push((u, how, got, newest_returned));
+        }
+    }
+    let total_writes: usize = writes.iter().map(|w| w.lock().unwrap().len()).sum();
+    assert!(
+        reads.len() > 50 && total_writes > 10,
+        "too little work: {} reads, {total_writes} writes",
+        reads.len()
+    );
+    assert!(
+        stale.is_empty(),
+        "{} stale reads of {}, e.g. (user, how, read, newest returned) {:?}",
+        stale.len(),
+        reads.len(),
+        &stale[..stale.len().min(5)]
+    );
+    for id in &users {
+        if let Some(cached) = cached_user(&apps[0], id).await {
+            assert_eq!(
+                cached,
+                db_user(&apps[0], id).await,
+                "cache differs from the database for user {id}"
+            );
+        }
+    }
+    eprintln!(
+        "stress ({label}): {} reads, {total_writes} writes, no stale read",
+        reads.len()
+    );
+}
+
+async fn on(topology: Topology, db: Db) {
+    let redis = Redis::start(topology).await;
+    let Some((a, b)) = redis.pair(db).await else {
+        return;
+    };
+    stress(a, b, &format!("{topology:?}, {db:?}"), async {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stress_two_instances_sqlite() {
+    on(Topology::Single, Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stress_two_instances_postgres() {
+    on(Topology::Single, Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stress_on_a_cluster() {
+    on(Topology::Cluster, Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stress_on_sentinel() {
+    on(Topology::Sentinel, Db::Sqlite).await;
+}
+
+/// The stress run while Redis is paused, killed and restarted empty, and while one instance's
+/// connections to it stall (a partition), in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stress_under_redis_faults() {
+    let mut redis = Redis::start(Topology::Single).await;
+    let proxy = Proxy::start(redis.nodes[0].port).await;
+    let spec = Spawn::new(Backend::Redis, Db::Sqlite).env("REDIS_URL", &redis.url());
+    let a = TestApp::start_with(spec, TestDb::create(Db::Sqlite).await.unwrap(), None).await;
+    let b = a.sibling_via(&proxy.url()).await;
+    let faults = async {
+        let phase = |ms| tokio::time::sleep(Duration::from_millis(ms));
+        phase(700).await;
+        redis.nodes[0].pause();
+        phase(700).await;
+        redis.nodes[0].resume();
+        phase(900).await;
+        redis.nodes[0].restart().await;
+        phase(900).await;
+        proxy.stall();
+        phase(1200).await;
+        proxy.heal();
+    };
+    stress(a, b, "single, sqlite, faults", faults).await;
+}
