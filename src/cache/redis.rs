@@ -137,13 +137,16 @@ impl RedisBackend {
         args: Vec<String>,
     ) -> Result<R, CacheError> {
         // fred's `evalsha_with_reload` cannot carry the write timeout, hence the retry here.
-        let writer = self.writer();
+        // The load goes through the same connection, whose routing table the NOSCRIPT came
+        // through: a primary promoted by a failover has an empty script cache.
+        let client = self.client();
+        let writer = client.with_options(&self.write_options);
         match writer
             .evalsha(script.sha1().clone(), keys.clone(), args.clone())
             .await
         {
-            Err(err) if err.details().starts_with("NOSCRIPT") => {
-                script.load(self.client()).await?;
+            Err(err) if err.details().contains("NOSCRIPT") => {
+                script.load(client).await?;
                 Ok(writer.evalsha(script.sha1().clone(), keys, args).await?)
             }
             other => Ok(other?),

@@ -103,6 +103,35 @@ async fn sentinel_two_instances_stay_exact() {
     two_instances_stay_exact(Topology::Sentinel).await;
 }
 
+/// A cluster failover (a replica promoted) is noticed: writes after it, through either
+/// instance, are seen by the other at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_failover_stays_exact() {
+    let redis = Redis::start(Topology::ClusterWithReplicas).await;
+    let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..9 {
+        let email = format!("fo{i}@example.com");
+        users.push((a.create_user(&email, "USER").await, email));
+    }
+    let mut stale = stale_reads_after_renames(&a, &b, &users, 0).await;
+    for (id, email) in &users {
+        b.name_of(id).await;
+        by_email(&b, email).await;
+    }
+    redis.cluster_failover().await;
+    for round in 1..3 {
+        let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        stale.extend(stale_reads_after_renames(writer, reader, &users, round).await);
+    }
+    assert!(
+        stale.is_empty(),
+        "{} stale reads, e.g. {:?}",
+        stale.len(),
+        &stale[..stale.len().min(5)]
+    );
+}
+
 /// Keys spread over every primary, and `cacheStats.keys` and `clearCache` cover them all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_keys_spread_and_admin_reaches_every_primary() {

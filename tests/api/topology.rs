@@ -20,6 +20,8 @@ use crate::helpers::{Db, RedisServer, Spawn, TestApp, TestDb, free_port};
 pub enum Topology {
     Single,
     Cluster,
+    /// Three primaries, each with a replica (for failover).
+    ClusterWithReplicas,
     Sentinel,
 }
 
@@ -60,14 +62,16 @@ impl Redis {
                 nodes: vec![RedisServer::start().await],
                 sentinels: Vec::new(),
             },
-            Topology::Cluster => Self::cluster().await,
+            Topology::Cluster => Self::cluster(0).await,
+            Topology::ClusterWithReplicas => Self::cluster(1).await,
             Topology::Sentinel => Self::sentinel().await,
         }
     }
 
-    async fn cluster() -> Self {
+    async fn cluster(replicas: usize) -> Self {
         let mut nodes = Vec::new();
-        for _ in 0..3 {
+        let count = 3 * (1 + replicas);
+        for _ in 0..count {
             let args = [
                 "--cluster-enabled",
                 "yes",
@@ -87,7 +91,7 @@ impl Redis {
         let created = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -97,12 +101,17 @@ impl Redis {
         until("cluster state ok on every node", 20, || {
             ports.iter().all(|&p| {
                 let info = cli(p, &["CLUSTER", "INFO"]);
-                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
+                info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{count}"))
             })
         })
         .await;
         Self {
-            topology: Topology::Cluster,
+            topology: if replicas == 0 {
+                Topology::Cluster
+            } else {
+                Topology::ClusterWithReplicas
+            },
             nodes,
             sentinels: Vec::new(),
         }
@@ -152,7 +161,7 @@ impl Redis {
     pub fn url(&self) -> String {
         match self.topology {
             Topology::Single => self.nodes[0].url(),
-            Topology::Cluster => {
+            Topology::Cluster | Topology::ClusterWithReplicas => {
                 let others: Vec<String> = self.nodes[1..]
                     .iter()
                     .map(|n| format!("node=127.0.0.1:{}", n.port))
@@ -210,6 +219,28 @@ impl Redis {
             .nth(1)
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or(0)
+    }
+
+    /// `CLUSTER FAILOVER` on a replica; waits until it is a primary and every node agrees the
+    /// cluster is ok. Returns the promoted node's port.
+    pub async fn cluster_failover(&self) -> u16 {
+        let replica = self
+            .nodes
+            .iter()
+            .map(|n| n.port)
+            .find(|&p| cli(p, &["ROLE"]).starts_with("slave"))
+            .expect("a replica");
+        let out = cli(replica, &["CLUSTER", "FAILOVER"]);
+        assert!(out.contains("OK"), "CLUSTER FAILOVER: {out}");
+        let ports: Vec<u16> = self.nodes.iter().map(|n| n.port).collect();
+        until("the replica is promoted and the cluster ok", 30, || {
+            cli(replica, &["ROLE"]).starts_with("master")
+                && ports
+                    .iter()
+                    .all(|&p| cli(p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+        })
+        .await;
+        replica
     }
 
     /// `SENTINEL FAILOVER`, then waits until the replica is the primary.

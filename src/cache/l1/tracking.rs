@@ -2,8 +2,9 @@
 //!
 //! *Invariant.* L1 is live only while `CLIENT TRACKING ON BCAST PREFIX <namespace>` is on for
 //! **every primary** that holds keys of the namespace, on the connections this task reads
-//! pushes from; and a barrier round succeeds only when every one of those primaries answered a
-//! PING on that connection (each PONG follows every push that node generated before it).
+//! pushes from; and a barrier round succeeds only when every one of those nodes answered on
+//! that connection (each reply follows every push that node generated before it) and, in a
+//! cluster, said it is still a primary.
 //!
 //! In a cluster, BCAST tracking is per node: each primary reports only its own keys, so one
 //! tracked node (what fred's `start_tracking` does in BCAST mode) misses every write to the
@@ -17,7 +18,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use fred::{
     prelude::*,
     types::{
-        ClusterStateChange, RespVersion,
+        ClusterHash, ClusterStateChange, CustomCommand, RespVersion,
         config::{ReconnectPolicy, Server},
     },
 };
@@ -97,30 +98,34 @@ impl Tracker {
         now != tracked
     }
 
-    /// PING on every tracked connection.
+    /// PING on the tracked connection; in a cluster, `ROLE` on every tracked primary, which
+    /// also fails the round when one of them is no longer a primary (a failover promoted a
+    /// replica we do not track yet).
     async fn ping_all(&self) -> bool {
         if self.primaries.is_empty() {
             return self.client.ping::<()>(None).await.is_ok();
         }
-        let pings = self.primaries.iter().map(|node| async move {
-            let on = self.on(node);
-            on.ping::<()>(None).await
+        let roles = self.primaries.iter().map(|node| async move {
+            let role = CustomCommand::new_static("ROLE", ClusterHash::Random, false);
+            let reply: Result<Vec<Value>, Error> =
+                self.on(node).custom(role, Vec::<String>::new()).await;
+            reply.is_ok_and(|r| r.first().and_then(Value::as_str).as_deref() == Some("master"))
         });
-        futures::future::join_all(pings)
+        futures::future::join_all(roles)
             .await
-            .iter()
-            .all(Result::is_ok)
+            .into_iter()
+            .all(|ok| ok)
     }
 }
 
 /// Forwards every cluster change a pool connection sees to the tracking task.
-fn forward_changes(pool: &[Client], to: mpsc::Sender<()>) {
+fn forward_changes(pool: &[Client], to: mpsc::Sender<Vec<ClusterStateChange>>) {
     for client in pool {
         let mut changes = client.cluster_change_rx();
         let to = to.clone();
         tokio::spawn(async move {
             while let Ok(change) = changes.recv().await {
-                if is_membership(&change) && to.send(()).await.is_err() {
+                if to.send(change).await.is_err() {
                     return;
                 }
             }
@@ -128,11 +133,16 @@ fn forward_changes(pool: &[Client], to: mpsc::Sender<()>) {
     }
 }
 
-/// Whether a change adds or removes a primary (a rebalance alone is checked against the table).
-fn is_membership(change: &[ClusterStateChange]) -> bool {
-    change
-        .iter()
-        .any(|c| !matches!(c, ClusterStateChange::Rebalance))
+impl Tracker {
+    /// Whether `change` adds a primary we do not track or removes one we do (a rebalance
+    /// alone is checked against the routing table).
+    fn affects(&self, change: &[ClusterStateChange]) -> bool {
+        change.iter().any(|c| match c {
+            ClusterStateChange::Add(node) => !self.primaries.contains(node),
+            ClusterStateChange::Remove(node) => self.primaries.contains(node),
+            ClusterStateChange::Rebalance => false,
+        }) || self.topology_moved()
+    }
 }
 
 impl L1 {
@@ -183,7 +193,7 @@ impl L1 {
         self: Arc<Self>,
         mut tracker: Tracker,
         mut barrier_rx: mpsc::Receiver<oneshot::Sender<bool>>,
-        mut moved_rx: mpsc::Receiver<()>,
+        mut moved_rx: mpsc::Receiver<Vec<ClusterStateChange>>,
     ) {
         let client = tracker.client.clone();
         let mut invalidations = client.invalidation_rx();
@@ -249,6 +259,11 @@ impl L1 {
                         }
                     }
                     self.finish_round(began, ok, waiting);
+                    if !ok && client.is_clustered() {
+                        // A primary failed to answer, or is one no longer: track again.
+                        tracing::warn!("a cluster primary failed the read barrier; flushing L1 and tracking the primaries again");
+                        self.set_live(false);
+                    }
                 }
                 _ = reconnects.recv() => {
                     tracing::warn!("L1 tracking connection reconnected; flushing L1");
@@ -259,14 +274,16 @@ impl L1 {
                     self.set_live(false);
                 }
                 Ok(change) = changes.recv() => {
-                    if is_membership(&change) || tracker.topology_moved() {
+                    if tracker.affects(&change) {
                         tracing::warn!("cluster primaries changed; flushing L1 and tracking them all again");
                         self.set_live(false);
                     }
                 }
-                Some(()) = moved_rx.recv() => {
-                    tracing::warn!("cluster primaries changed under a read; flushing L1 and tracking them all again");
-                    self.set_live(false);
+                Some(change) = moved_rx.recv() => {
+                    if tracker.affects(&change) {
+                        tracing::warn!("cluster primaries changed under a read; flushing L1 and tracking them all again");
+                        self.set_live(false);
+                    }
                 }
                 _ = refresh.tick(), if client.is_clustered() => {
                     if client.sync_cluster().await.is_err() || tracker.topology_moved() {
