@@ -13,7 +13,7 @@ Options (defaults in brackets):
   --databases LIST     sqlite,postgres                              [sqlite,postgres]
   --pg-url URL         PostgreSQL server to create the benchmark database on
                        [env TEST_DATABASE_URL, then BENCH_PG_URL; without one postgres is skipped]
-  --backends LIST      redis,memory,none                            [redis,memory,none]
+  --backends LIST      redis,redis-cluster,memory,none  [redis,redis-cluster,memory,none]
   --workloads LIST     W0,W1,W2,W3,W4                               [W0,W1,W2,W3,W4]
   --users N            seeded users user{i}@example.com (N >= 100)  [10000]
   --connections N      concurrent keep-alive connections            [32]
@@ -49,6 +49,8 @@ impl DbKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Redis,
+    /// Redis Cluster: three primaries on this machine, started by the benchmark.
+    RedisCluster,
     Memory,
     None,
 }
@@ -57,8 +59,17 @@ impl Backend {
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Redis => "redis",
+            Backend::RedisCluster => "redis-cluster",
             Backend::Memory => "memory",
             Backend::None => "none",
+        }
+    }
+
+    /// The server's `CACHE_BACKEND` for this leg.
+    pub fn server_backend(self) -> &'static str {
+        match self {
+            Backend::RedisCluster => "redis",
+            other => other.as_str(),
         }
     }
 }
@@ -122,7 +133,12 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
     let mut args = Args {
         databases: vec![DbKind::Sqlite, DbKind::Postgres],
         pg_url: None,
-        backends: vec![Backend::Redis, Backend::Memory, Backend::None],
+        backends: vec![
+            Backend::Redis,
+            Backend::RedisCluster,
+            Backend::Memory,
+            Backend::None,
+        ],
         workloads: Workload::ALL.to_vec(),
         users: 10_000,
         connections: 32,
@@ -171,6 +187,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
             "--backends" => {
                 args.backends = list(&value, "backend", |s| match s {
                     "redis" => Some(Backend::Redis),
+                    "redis-cluster" | "cluster" => Some(Backend::RedisCluster),
                     "memory" => Some(Backend::Memory),
                     "none" => Some(Backend::None),
                     _ => None,

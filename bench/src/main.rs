@@ -26,7 +26,7 @@ use crate::{
     args::{Args, Backend, DbKind, Parsed},
     db::BenchDb,
     http::Target,
-    procs::{Redis, Server, ServerConfig, TempDir},
+    procs::{Redis, RedisCluster, Server, ServerConfig, TempDir},
     report::{DbInfo, Report, ServerLog},
     workload::{Client, Layout, Op, Picker, Progress, RunResult, RunSpec, Writes},
 };
@@ -260,10 +260,23 @@ async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, String> {
     } else {
         None
     };
+    let cluster = if backends.contains(&Backend::RedisCluster) {
+        match RedisCluster::start(tmp.path()) {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                c.errors.push(format!("redis-cluster backend skipped: {e}"));
+                backends.retain(|b| *b != Backend::RedisCluster);
+                None
+            }
+        }
+    } else {
+        None
+    };
     // The server validates REDIS_URL even when it does not use Redis.
     let redis_url = redis
         .as_ref()
         .map_or_else(|| "redis://127.0.0.1:1".to_owned(), Redis::url);
+    let cluster_url = cluster.as_ref().map(RedisCluster::url);
 
     let step_ms = (args.warmup + args.duration).as_millis() as u64;
     let total_ms = step_ms * (databases.len() * backends.len() * args.workloads.len()) as u64;
@@ -340,8 +353,11 @@ async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, String> {
                     .path()
                     .join(format!("server-{label}-{}.log", backend.as_str())),
                 database_url: &database.url,
-                backend: backend.as_str(),
-                redis_url: &redis_url,
+                backend: backend.server_backend(),
+                redis_url: match (backend, &cluster_url) {
+                    (Backend::RedisCluster, Some(url)) => url,
+                    _ => &redis_url,
+                },
                 admin_email: ADMIN_EMAIL,
                 admin_password: &admin_password,
                 jwt_secret: &jwt_secret,
