@@ -34,7 +34,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // 128 random bits from the database's own generator.
+        // 128 random bits from the database's own generator (`gen_random_uuid`: PostgreSQL 13+).
         let random = match manager.get_database_backend() {
             DbBackend::Postgres => "replace(gen_random_uuid()::text, '-', '')",
             _ => "lower(hex(randomblob(16)))",
@@ -42,7 +42,8 @@ impl MigrationTrait for Migration {
         manager
             .get_connection()
             .execute_unprepared(&format!(
-                "INSERT INTO cache_meta (name, value) VALUES ('deployment', {random})"
+                "INSERT INTO cache_meta (name, value) VALUES ('deployment', {random}) \
+                 ON CONFLICT (name) DO NOTHING"
             ))
             .await?;
         Ok(())

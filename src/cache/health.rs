@@ -17,7 +17,8 @@ use std::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-/// Above this many remembered users, repair clears every user and email entry instead.
+/// Above this many remembered users, emails or log rows, repair clears every user and email
+/// entry and restarts every generation instead.
 const MAX_DIRTY_USERS: usize = 10_000;
 
 /// The keys that writes during an outage could not update. Serialized, it is the payload of a
@@ -40,6 +41,9 @@ pub struct Dirty {
     /// Rows of the owed log this repair covers, deleted from it once the repair is done.
     #[serde(skip)]
     pub rows: HashSet<i64>,
+    /// With `overflow`: every row of the owed log up to this id is covered too.
+    #[serde(skip)]
+    pub through: i64,
 }
 
 impl Dirty {
@@ -58,8 +62,14 @@ impl Dirty {
         self.tags.extend(other.tags);
         self.rows.extend(other.rows);
         self.overflow |= other.overflow;
-        if self.users.len() > MAX_DIRTY_USERS {
+        self.through = self.through.max(other.through);
+        if self.users.len() > MAX_DIRTY_USERS || self.emails.len() > MAX_DIRTY_USERS {
             self.users.clear();
+            self.emails.clear();
+            self.overflow = true;
+        }
+        if self.rows.len() > MAX_DIRTY_USERS {
+            self.through = self.rows.drain().fold(self.through, i64::max);
             self.overflow = true;
         }
     }

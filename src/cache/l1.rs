@@ -164,13 +164,10 @@ impl L1 {
             return false;
         };
         let (done_tx, done_rx) = oneshot::channel();
-        if tx.send(done_tx).await.is_err() {
-            return false;
-        }
-        matches!(
-            tokio::time::timeout(BARRIER_TIMEOUT, done_rx).await,
-            Ok(Ok(true))
-        )
+        let round = async { tx.send(done_tx).await.is_ok() && matches!(done_rx.await, Ok(true)) };
+        tokio::time::timeout(BARRIER_TIMEOUT, round)
+            .await
+            .unwrap_or(false)
     }
 
     /// Whether L1 may serve now.

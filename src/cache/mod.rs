@@ -277,6 +277,13 @@ impl Cache {
         self.inner.health.is_closed() && self.inner.trust.as_ref().is_none_or(Trust::fresh)
     }
 
+    /// Whether writes go to the cache: the breaker is closed. Writing needs no trust (a write
+    /// only replaces what it changed), so a slow read of the owed log never turns writes into
+    /// owed ones.
+    pub(crate) fn can_write(&self) -> bool {
+        self.inner.health.is_closed()
+    }
+
     pub(crate) fn stats(&self) -> &Stats {
         &self.inner.stats
     }
@@ -769,7 +776,7 @@ impl Cache {
         if !self.has_backend() {
             return Ok(());
         }
-        let result = if self.is_available() {
+        let result = if self.can_write() {
             self.generation(tag, true).await
         } else {
             Err(CacheError::Unavailable)
@@ -797,11 +804,16 @@ impl Cache {
 
     /// Deletes the keys matching `pattern` (relative to the prefix) with SCAN + UNLINK.
     pub async fn clear(&self, pattern: &str) -> Result<u64, ClearError> {
+        if matches!(self.inner.backend, Backend::Redis(_)) && !self.is_available() {
+            return Err(ClearError::Cache(CacheError::Unavailable));
+        }
+        self.clear_for_repair(pattern).await
+    }
+
+    /// [`Cache::clear`] whatever the breaker says: repair runs while it is open.
+    pub(crate) async fn clear_for_repair(&self, pattern: &str) -> Result<u64, ClearError> {
         let full = glob::confine(&self.inner.prefix, pattern)?;
         let cleared = match &self.inner.backend {
-            Backend::Redis(_) if !self.is_available() => {
-                Err(ClearError::Cache(CacheError::Unavailable))
-            }
             Backend::Redis(r) => r.clear(&full).await.map_err(ClearError::Cache),
             Backend::Memory(m) => Ok(m.clear(&full).await),
             Backend::None => Ok(0),

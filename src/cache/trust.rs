@@ -84,17 +84,29 @@ impl Cache {
         let (Some((log, trust)), Some(Ok(payload))) = (log, payload) else {
             return;
         };
-        match log.record(&payload).await {
+        // The database just committed the write: retry briefly rather than lose the record.
+        let mut recorded = log.record(&payload).await;
+        for backoff_ms in [20, 80, 320] {
+            if recorded.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+            recorded = log.record(&payload).await;
+        }
+        match recorded {
             Ok(row) => {
                 let mut mine = Dirty::default();
                 mine.rows.insert(row);
                 inner.health.record_dirty(mine, err);
                 tokio::time::sleep(trust.ack_delay()).await;
             }
-            Err(db) => tracing::error!(
-                error = %db,
-                "could not record an owed cache write in the database; other instances may serve the previous value until its TTL"
-            ),
+            Err(db) => {
+                inner.stats.error(super::Kind::User);
+                tracing::error!(
+                    error = %db,
+                    "could not record an owed cache write in the database; other instances may serve the previous value until its TTL"
+                );
+            }
         }
     }
 
@@ -110,9 +122,10 @@ impl Cache {
         let present: HashSet<i64> = rows.iter().map(|(id, _)| *id).collect();
         let mut owed = Dirty::default();
         if rows.len() > OWED_PAGE {
-            // Rows beyond the page are unread: clearing everything covers them.
+            // Rows beyond the page are unread: clearing everything covers them, and every row
+            // up to the last one read goes once that is done.
             owed.overflow = true;
-            owed.rows = present.clone();
+            owed.through = present.iter().copied().max().unwrap_or(0);
         }
         for (id, payload) in rows.into_iter().filter(|(id, _)| !seen.contains(id)) {
             match serde_json::from_str::<Dirty>(&payload) {
@@ -140,12 +153,13 @@ impl Cache {
         let Some(trust) = &self.inner.trust else {
             return;
         };
-        let every = trust.read_interval();
+        let mut every = tokio::time::interval(trust.read_interval());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let cache = self.clone();
         tokio::spawn(async move {
             let mut seen = HashSet::new();
             loop {
-                tokio::time::sleep(every).await;
+                every.tick().await;
                 if let Err(err) = cache.read_owed(&mut seen).await {
                     tracing::debug!(error = %err, "owed cache log unreadable; trust in Redis lapses");
                 }
@@ -155,15 +169,18 @@ impl Cache {
 
     /// Deletes the log rows a finished repair covered.
     pub(crate) async fn forget_owed(&self, owed: &Dirty) -> Result<(), CacheError> {
-        match &self.inner.owed_log {
-            Some(log) if !owed.rows.is_empty() => {
-                let rows: Vec<i64> = owed.rows.iter().copied().collect();
-                log.forget(&rows)
-                    .await
-                    .map_err(|e| CacheError::Repair(e.to_string()))
-            }
-            _ => Ok(()),
+        let Some(log) = &self.inner.owed_log else {
+            return Ok(());
+        };
+        let failed = |e: sea_orm::DbErr| CacheError::Repair(e.to_string());
+        if owed.overflow && owed.through > 0 {
+            log.forget_through(owed.through).await.map_err(failed)?;
         }
+        if !owed.rows.is_empty() {
+            let rows: Vec<i64> = owed.rows.iter().copied().collect();
+            log.forget(&rows).await.map_err(failed)?;
+        }
+        Ok(())
     }
 }
 

@@ -263,7 +263,7 @@ impl CachedUsers {
         let email_key = self.email_key(&user.email);
         let old_key = old_email.map(|e| self.email_key(e));
         let write = async {
-            if !self.cache.is_available() {
+            if !self.cache.can_write() {
                 return Err(CacheError::Unavailable);
             }
             let ttl = Cache::jitter(self.cache.user_ttl());
@@ -299,7 +299,7 @@ impl CachedUsers {
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
         let email_key = self.email_key(&row.email);
         let write = async {
-            if !self.cache.is_available() {
+            if !self.cache.can_write() {
                 return Err(CacheError::Unavailable);
             }
             let tombstone = self.write_user_entry(&key, TOMBSTONE, None, self.cache.user_ttl());
@@ -352,10 +352,13 @@ impl CachedUsers {
             // Every user entry, every pointer, and every tag's generation (restarted later
             // from Redis's clock, past any value an entry was stamped with).
             for pattern in ["user:*", "email:*", "{*}:gen"] {
-                self.cache.clear(pattern).await.map_err(|err| match err {
-                    super::ClearError::Cache(e) => e,
-                    super::ClearError::Pattern(e) => CacheError::Decode(e.to_string()),
-                })?;
+                self.cache
+                    .clear_for_repair(pattern)
+                    .await
+                    .map_err(|err| match err {
+                        super::ClearError::Cache(e) => e,
+                        super::ClearError::Pattern(e) => CacheError::Decode(e.to_string()),
+                    })?;
             }
         }
         for &id in &owed.users {

@@ -37,7 +37,8 @@ impl OwedLog {
 
     fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
         let backend = self.db.get_database_backend();
-        // The same SQL for both backends, but for the placeholders.
+        // The same SQL for both backends, but for the placeholders (the fixed statements of
+        // this file hold no other `?`).
         let sql = match backend {
             DbBackend::Postgres => {
                 let mut n = 0;
@@ -86,6 +87,12 @@ impl OwedLog {
             .into_iter()
             .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "owed")?)))
             .collect()
+    }
+
+    /// Removes every row up to `id` (after a repair that cleared everything).
+    pub async fn forget_through(&self, id: i64) -> Result<(), DbErr> {
+        let stmt = self.stmt("DELETE FROM cache_owed WHERE id <= ?", vec![id.into()]);
+        self.db.execute_raw(stmt).await.map(|_| ())
     }
 
     /// Removes rows that have been repaired.

@@ -228,5 +228,11 @@ async fn stress_under_redis_faults() {
         phase(1200).await;
         proxy.heal();
     };
+    let (a_state, b_state) = (a.state.clone(), b.state.clone());
     stress(a, b, "single, sqlite, faults", faults).await;
+    // The faults really made cache operations fail (and so writes owe) on both instances.
+    for state in [a_state, b_state] {
+        let report = state.users.store().cache().report().await;
+        assert!(report.total.errors > 0, "the faults left no trace");
+    }
 }

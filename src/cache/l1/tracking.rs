@@ -84,6 +84,15 @@ impl Tracker {
                 )
                 .await?;
         }
+        // A primary that appeared while tracking went on would go untracked: look again.
+        self.client.sync_cluster().await?;
+        let again: BTreeSet<Server> = self.routing_primaries().into_iter().collect();
+        if again != primaries.iter().cloned().collect() {
+            return Err(Error::new(
+                ErrorKind::Cluster,
+                "primaries changed meanwhile",
+            ));
+        }
         self.primaries = primaries;
         Ok(())
     }
@@ -99,23 +108,43 @@ impl Tracker {
     }
 
     /// PING on the tracked connection; in a cluster, `ROLE` on every tracked primary, which
-    /// also fails the round when one of them is no longer a primary (a failover promoted a
-    /// replica we do not track yet).
-    async fn ping_all(&self) -> bool {
+    /// also tells when one of them is no longer a primary (a failover promoted a replica we do
+    /// not track yet).
+    async fn ping_all(&self) -> Round {
         if self.primaries.is_empty() {
-            return self.client.ping::<()>(None).await.is_ok();
+            return match self.client.ping::<()>(None).await {
+                Ok(()) => Round::Done,
+                Err(_) => Round::Failed,
+            };
         }
         let roles = self.primaries.iter().map(|node| async move {
             let role = CustomCommand::new_static("ROLE", ClusterHash::Random, false);
             let reply: Result<Vec<Value>, Error> =
                 self.on(node).custom(role, Vec::<String>::new()).await;
-            reply.is_ok_and(|r| r.first().and_then(Value::as_str).as_deref() == Some("master"))
+            match reply {
+                Ok(r) if r.first().and_then(Value::as_str).as_deref() == Some("master") => {
+                    Round::Done
+                }
+                Ok(_) => Round::Moved,
+                Err(_) => Round::Failed,
+            }
         });
         futures::future::join_all(roles)
             .await
             .into_iter()
-            .all(|ok| ok)
+            .max()
+            .unwrap_or(Round::Failed)
     }
+}
+
+/// How a barrier round went, worst last.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Round {
+    Done,
+    /// A node did not answer in time, or failed: the round fails, L1 stays.
+    Failed,
+    /// A tracked node is no longer a primary: the round fails and tracking starts again.
+    Moved,
 }
 
 /// Forwards every cluster change a pool connection sees to the tracking task.
@@ -205,13 +234,14 @@ impl L1 {
         loop {
             if !self.is_live() {
                 // (Re)start tracking; until it is on everywhere, L1 stays flushed and bypassed.
+                // Events from before this start are covered by it; any that arrive during it
+                // are seen in the loop below and start it again.
+                while reconnects.try_recv().is_ok() {}
+                while errors.try_recv().is_ok() {}
+                while changes.try_recv().is_ok() {}
+                while moved_rx.try_recv().is_ok() {}
                 match tracker.start().await {
                     Ok(()) => {
-                        // Connections made before tracking went on are covered by it.
-                        while reconnects.try_recv().is_ok() {}
-                        while errors.try_recv().is_ok() {}
-                        while changes.try_recv().is_ok() {}
-                        while moved_rx.try_recv().is_ok() {}
                         self.set_live(true);
                         tracing::info!(
                             primaries = tracker.primaries.len().max(1),
@@ -242,8 +272,17 @@ impl L1 {
                         waiting.push(more);
                     }
                     let began = Instant::now();
-                    let ponged = tokio::time::timeout(BARRIER_TIMEOUT, tracker.ping_all()).await;
-                    let mut ok = matches!(ponged, Ok(true));
+                    let round = tokio::time::timeout(BARRIER_TIMEOUT, tracker.ping_all())
+                        .await
+                        .unwrap_or(Round::Failed);
+                    // fred replays a command cut by a reconnect on the new connection, where
+                    // tracking is off: a round during which the connection changed proves
+                    // nothing, and neither does one after the primaries changed.
+                    let changed = !reconnects.is_empty()
+                        || !errors.is_empty()
+                        || !moved_rx.is_empty()
+                        || tracker.topology_moved();
+                    let mut ok = round == Round::Done && !changed;
                     // Every push sent before the PONGs is in the channel now: apply them.
                     loop {
                         match invalidations.try_recv() {
@@ -259,9 +298,8 @@ impl L1 {
                         }
                     }
                     self.finish_round(began, ok, waiting);
-                    if !ok && client.is_clustered() {
-                        // A primary failed to answer, or is one no longer: track again.
-                        tracing::warn!("a cluster primary failed the read barrier; flushing L1 and tracking the primaries again");
+                    if round == Round::Moved || tracker.topology_moved() {
+                        tracing::warn!("a tracked node is no longer a cluster primary; flushing L1 and tracking the primaries again");
                         self.set_live(false);
                     }
                 }
