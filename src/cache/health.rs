@@ -14,6 +14,8 @@ use std::{
     },
 };
 
+use std::{future::Future, sync::Arc};
+
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -147,6 +149,43 @@ impl Health {
         } else {
             false
         }
+    }
+}
+
+impl super::Cache {
+    /// Spawns the prober that closes the breaker again: it pings Redis every breaker interval
+    /// while the breaker is open, runs `repair`, and closes the breaker when nothing is left.
+    pub(crate) fn spawn_prober<R, Fut>(&self, repair: R)
+    where
+        R: Fn(Arc<Dirty>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), super::CacheError>> + Send,
+    {
+        if !matches!(self.inner.backend, super::Backend::Redis(_)) {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            loop {
+                cache.inner.health.opened().await;
+                tokio::time::sleep(cache.inner.breaker_interval).await;
+                if cache.ping().await.is_err() {
+                    continue;
+                }
+                let owed = Arc::new(cache.inner.health.take_dirty());
+                if !owed.is_empty()
+                    && let Err(err) = match repair(owed.clone()).await {
+                        Ok(()) => cache.forget_owed(&owed).await,
+                        failed => failed,
+                    }
+                {
+                    // Repair is idempotent: all of it is retried at the next probe.
+                    tracing::debug!(error = %err, "cache repair incomplete; will retry");
+                    cache.inner.health.restore(Arc::unwrap_or_clone(owed));
+                    continue;
+                }
+                cache.inner.health.close_if_clean();
+            }
+        });
     }
 }
 

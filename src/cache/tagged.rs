@@ -1,0 +1,151 @@
+//! The generic helper any resolver can cache through: get-or-load under a tag, invalidated in
+//! O(1) by incrementing the tag's generation (see the tagged-entry invariant in
+//! [`super::protocol`]).
+use std::{future::Future, time::Duration};
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{Cache, CacheError, Kind, health::Dirty, protocol};
+
+/// Generations outlive every entry tagged with them.
+pub(super) const GENERATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Cache {
+    /// The key of `tag`'s generation.
+    pub(super) fn gen_key(&self, tag: &str) -> String {
+        self.key(format_args!("{{{tag}}}:gen"))
+    }
+
+    /// Get-or-load for any resolver: the value of `name` under `tag`, cached for `ttl` (with
+    /// jitter) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
+    /// `load` runs when the entry is missing, stale or the cache is unreachable, once per
+    /// key and generation however many requests miss together; its errors are returned as
+    /// they are, and never cached.
+    pub async fn tagged<T, E, F, Fut>(
+        &self,
+        kind: Kind,
+        tag: &str,
+        name: &str,
+        ttl: Option<Duration>,
+        load: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if !self.is_available() {
+            self.counted_miss(kind);
+            return load().await;
+        }
+        let key = self.key(format_args!("{{{tag}}}:{name}"));
+        let gen_key = self.gen_key(tag);
+        // Read the generation *before* loading: see the tagged-entry invariant in `protocol`.
+        let generation = match self.read_tagged::<T>(tag, &gen_key, &key).await {
+            Ok(Tagged::Hit(value)) => {
+                self.inner.stats.hit(kind);
+                tracing::debug!(key, "cache hit");
+                return Ok(value);
+            }
+            Ok(Tagged::Miss(generation)) => generation,
+            Err(err) => {
+                self.failed(kind, &err);
+                self.counted_miss(kind);
+                return load().await;
+            }
+        };
+        let recheck = || async {
+            match self.read_tagged::<T>(tag, &gen_key, &key).await {
+                Ok(Tagged::Hit(value)) => Some(value),
+                _ => None,
+            }
+        };
+        let fill = |value: &T| {
+            let json = serde_json::to_string(value);
+            let key = &key;
+            async move {
+                let json = match json {
+                    Ok(json) => json,
+                    Err(err) => return tracing::warn!(key, error = %err, "value not cacheable"),
+                };
+                let ttl = Self::jitter(ttl.unwrap_or(self.inner.default_ttl));
+                match self
+                    .set(key, &protocol::tagged(generation, &json), ttl)
+                    .await
+                {
+                    Ok(()) => tracing::debug!(key, generation, "cache fill"),
+                    Err(err) => self.failed(kind, &err),
+                }
+            }
+        };
+        self.miss(kind, &key, generation, load, Some(recheck), fill)
+            .await
+    }
+
+    /// The entry of a tagged key if it carries the tag's current generation; otherwise that
+    /// generation (started if missing), to stamp a fill with.
+    async fn read_tagged<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        tag: &str,
+        gen_key: &str,
+        key: &str,
+    ) -> Result<Tagged<T>, CacheError> {
+        let (generation, entry) = self.mget2(gen_key, key).await?;
+        let Some(generation) = generation.and_then(|g| g.raw().parse::<u64>().ok()) else {
+            return Ok(Tagged::Miss(self.generation(tag, false).await?));
+        };
+        if let Some(entry) =
+            entry.filter(|e| protocol::leading_number(e.raw(), "g") == Some(generation))
+        {
+            let decoded = entry.decoded(|raw| serde_json::from_str::<T>(protocol::data(raw)?).ok());
+            match decoded {
+                Some(value) => return Ok(Tagged::Hit(T::clone(&value))),
+                None => tracing::warn!(key, "undecodable cache entry; reloading"),
+            }
+        }
+        Ok(Tagged::Miss(generation))
+    }
+
+    /// Invalidates every entry under `tag` (one increment). Call after the database commit.
+    /// If the cache cannot be reached the tag is owed (see [`trust`]): bumped by every
+    /// instance before it trusts the cache again, and this call returns only when that is sure.
+    pub async fn invalidate_tag(&self, tag: &str) {
+        if let Err((owed, err)) = self.try_invalidate_tag(tag).await {
+            self.owe(owed, &err).await;
+        }
+    }
+
+    /// [`Cache::invalidate_tag`], returning what is owed instead of recording it.
+    pub(crate) async fn try_invalidate_tag(&self, tag: &str) -> Result<(), (Dirty, CacheError)> {
+        if !self.has_backend() {
+            return Ok(());
+        }
+        let result = if self.can_write() {
+            self.generation(tag, true).await
+        } else {
+            Err(CacheError::Unavailable)
+        };
+        match result {
+            Ok(generation) => {
+                tracing::debug!(tag, generation, "cache invalidate tag");
+                Ok(())
+            }
+            Err(err) => {
+                self.inner.stats.error(Kind::List);
+                let mut owed = Dirty::default();
+                owed.tags.insert(tag.to_owned());
+                Err((owed, err))
+            }
+        }
+    }
+
+    /// Bumps a tag's generation during repair, without recording it again on failure.
+    pub(crate) async fn bump_tag(&self, tag: &str) -> Result<(), CacheError> {
+        self.generation(tag, true).await.map(|_| ())
+    }
+}
+
+enum Tagged<T> {
+    Hit(T),
+    Miss(u64),
+}
