@@ -1,6 +1,6 @@
 //! Administration: `clearCache` (SCAN + UNLINK confined to the namespace) and the `cacheStats`
 //! snapshot.
-use super::{Backend, Cache, CacheError, Kind, PatternError, glob, stats::Counts};
+use super::{Cache, CacheError, Kind, PatternError, glob, stats::Counts, store::Store};
 
 /// The Redis `INFO` counters `cacheStats` reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub struct CacheReport {
 impl Cache {
     /// Deletes the keys matching `pattern` (relative to the prefix) with SCAN + UNLINK.
     pub async fn clear(&self, pattern: &str) -> Result<u64, ClearError> {
-        if matches!(self.inner.backend, Backend::Redis(_)) && !self.is_available() {
+        if self.inner.store.as_ref().is_some_and(|s| s.is_shared()) && !self.is_available() {
             return Err(ClearError::Cache(CacheError::Unavailable));
         }
         self.clear_for_repair(pattern).await
@@ -59,10 +59,9 @@ impl Cache {
     /// [`Cache::clear`] whatever the breaker says: repair runs while it is open.
     pub(crate) async fn clear_for_repair(&self, pattern: &str) -> Result<u64, ClearError> {
         let full = glob::confine(&self.inner.prefix, pattern)?;
-        let cleared = match &self.inner.backend {
-            Backend::Redis(r) => r.clear(&full).await.map_err(ClearError::Cache),
-            Backend::Memory(m) => Ok(m.clear(&full).await),
-            Backend::None => Ok(0),
+        let cleared = match &self.inner.store {
+            Some(store) => store.clear(&full).await.map_err(ClearError::Cache),
+            None => Ok(0),
         };
         // Loads in flight may predate what was cleared: do not share them with later requests.
         self.advance_epoch();
@@ -71,13 +70,12 @@ impl Cache {
 
     /// Counters, and what the backend says of itself.
     pub async fn report(&self) -> CacheReport {
-        let (keys, server) = match &self.inner.backend {
-            Backend::Redis(r) if self.is_available() => {
+        let (keys, server) = match &self.inner.store {
+            Some(store) if self.is_available() || !store.is_shared() => {
                 let pattern = format!("{}*", glob::escape(&self.inner.prefix));
-                let (keys, info) = tokio::join!(r.count(&pattern), r.info());
+                let (keys, info) = tokio::join!(store.count(&pattern), store.info());
                 (keys.ok(), info.unwrap_or_default())
             }
-            Backend::Memory(m) => (Some(m.count().await), ServerInfo::default()),
             _ => (None, ServerInfo::default()),
         };
         CacheReport {

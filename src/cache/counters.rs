@@ -14,7 +14,7 @@ use std::time::Duration;
 use fred::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{Backend, Cache, CacheError};
+use super::{Cache, CacheError, store::Store};
 
 /// KEYS[1] the count, KEYS[2] the lock; ARGV: remember ms, threshold, base ms, max ms.
 /// Returns the lockout in ms now in force (0 when none).
@@ -60,11 +60,12 @@ fn keys(prefix: &str, subject: &str) -> (String, String) {
 }
 
 impl Cache {
-    fn shared_counters(&self) -> Option<&super::redis::RedisBackend> {
-        match &self.inner.backend {
-            Backend::Redis(redis) if self.is_available() => Some(redis),
-            _ => None,
-        }
+    fn shared_counters(&self) -> Option<&super::store::RedisBackend> {
+        self.inner
+            .store
+            .as_ref()
+            .and_then(|s| s.redis())
+            .filter(|_| self.is_available())
     }
 
     /// The lockout left for `subject` in Redis; `None` without Redis (or when it fails: the
@@ -110,7 +111,7 @@ impl Cache {
     pub async fn forget_failures(&self, subject: &str) {
         if let Some(redis) = self.shared_counters() {
             let (count, lock) = keys(&self.inner.prefix, subject);
-            if let Err(err) = redis.del(&[&count, &lock]).await {
+            if let Err(err) = redis.delete(&[&count, &lock]).await {
                 tracing::debug!(error = %err, "throttle: redis delete failed");
             }
         }

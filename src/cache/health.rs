@@ -160,7 +160,7 @@ impl super::Cache {
         R: Fn(Arc<Dirty>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), super::CacheError>> + Send,
     {
-        if !matches!(self.inner.backend, super::Backend::Redis(_)) {
+        if !self.inner.store.as_ref().is_some_and(|s| s.is_shared()) {
             return;
         }
         let cache = self.clone();

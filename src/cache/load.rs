@@ -5,9 +5,10 @@ use std::{future::Future, time::Duration};
 use rand::Rng;
 
 use super::{
-    Backend, Cache, Kind,
+    Cache, Kind,
     flight::Turn,
     pause::{self, Point},
+    store::Store,
 };
 
 /// How long a cross-process load lease is held at most.
@@ -102,12 +103,12 @@ impl Cache {
     }
 
     async fn take_lease(&self, key: &str) -> Lease {
-        let Backend::Redis(redis) = &self.inner.backend else {
+        let Some(store) = self.inner.store.as_ref().filter(|s| s.is_shared()) else {
             return Lease::NotNeeded;
         };
         let token: u64 = rand::rng().random();
         let token = format!("{token:016x}");
-        match redis
+        match store
             .take_lease(&format!("{key}:lease"), &token, LEASE_TTL)
             .await
         {
@@ -118,8 +119,8 @@ impl Cache {
     }
 
     async fn release_lease(&self, key: &str, token: &str) {
-        if let Backend::Redis(redis) = &self.inner.backend {
-            let _ = redis.release_lease(&format!("{key}:lease"), token).await;
+        if let Some(store) = &self.inner.store {
+            let _ = store.release_lease(&format!("{key}:lease"), token).await;
         }
     }
 }

@@ -22,13 +22,12 @@ mod glob;
 pub mod health;
 pub mod l1;
 mod load;
-mod memory;
 pub mod pause;
 pub mod protocol;
-mod redis;
 pub mod request;
 pub mod responses;
 mod stats;
+mod store;
 mod tagged;
 pub mod trust;
 mod users;
@@ -56,9 +55,8 @@ use crate::{
 use flight::Flights;
 use health::Health;
 use l1::L1;
-use memory::MemoryBackend;
 use pause::{PausePoints, Point};
-use redis::RedisBackend;
+use store::{MemoryBackend, RedisBackend, Store, Stores, Tracked};
 use trust::Trust;
 
 /// Errors of the cache layer. None reaches a client: callers fall back to the database.
@@ -78,14 +76,9 @@ pub enum CacheError {
     Repair(String),
 }
 
-enum Backend {
-    Redis(Box<RedisBackend>),
-    Memory(MemoryBackend),
-    None,
-}
-
 struct Inner {
-    backend: Backend,
+    /// `None` with `CACHE_BACKEND=none`.
+    store: Option<Stores>,
     kind: CacheBackendKind,
     health: Health,
     stats: Stats,
@@ -98,8 +91,6 @@ struct Inner {
     /// never shared with requests that started after it.
     epoch: AtomicU64,
     pause: Option<Arc<PausePoints>>,
-    /// The in-process layer in front of Redis (`CACHE_L1`), when tracking is configured.
-    l1: Option<Arc<L1>>,
     /// Whole responses (`CACHE_RESPONSES`): with the memory backend, or Redis with L1.
     responses: Option<responses::Responses>,
     /// The database's log of owed cache writes, and the trust window it keeps (Redis only:
@@ -130,21 +121,17 @@ impl Cache {
     ) -> Result<Self, CacheError> {
         let namespace = namespace(&config.cache_prefix, deployment);
         let shared = config.cache_backend == CacheBackendKind::Redis;
-        let backend = match config.cache_backend {
-            CacheBackendKind::Redis => Backend::Redis(Box::new(RedisBackend::connect(
-                config.redis_url.expose(),
-                config.cache_pool_size,
-                config.cache_timeout,
-                config.cache_write_timeout,
-            )?)),
-            CacheBackendKind::Memory => {
-                Backend::Memory(MemoryBackend::new(config.cache_memory_capacity))
-            }
-            CacheBackendKind::None => Backend::None,
+        let store = Self::open_store(config, &namespace)?;
+        let exact_invalidation = match &store {
+            Some(Stores::Tracked(_) | Stores::Memory(_)) => true,
+            Some(Stores::Redis(_)) | None => false,
         };
+        let responses = (config.cache_responses && exact_invalidation).then(|| {
+            responses::Responses::new(config.cache_responses_bytes, config.cache_l1_max_age)
+        });
         let cache = Self {
             inner: Arc::new(Inner {
-                backend,
+                store,
                 kind: config.cache_backend,
                 health: Health::default(),
                 stats,
@@ -155,44 +142,13 @@ impl Cache {
                 flights: Flights::default(),
                 epoch: AtomicU64::new(0),
                 pause,
-                l1: None,
-                responses: None,
+                responses,
                 owed_log: shared.then_some(owed),
                 trust: shared.then(|| Trust::new(config.cache_trust_window)),
             }),
         };
-        let mut cache = cache;
-        if config.cache_backend == CacheBackendKind::Redis && config.cache_l1 {
-            let l1 = Arc::new(L1::new(
-                config.cache_l1_capacity,
-                config.cache_l1_bytes,
-                config.cache_l1_max_age,
-            ));
-            let pool = match &cache.inner.backend {
-                Backend::Redis(redis) => redis.clients(),
-                _ => &[],
-            };
-            l1.track(config.redis_url.expose(), &cache.inner.prefix, pool)?;
-            if let Some(inner) = Arc::get_mut(&mut cache.inner) {
-                inner.l1 = Some(l1);
-            }
-        }
-        let exact_invalidation = match config.cache_backend {
-            CacheBackendKind::Redis => config.cache_l1,
-            CacheBackendKind::Memory => true,
-            CacheBackendKind::None => false,
-        };
-        if config.cache_responses
-            && exact_invalidation
-            && let Some(inner) = Arc::get_mut(&mut cache.inner)
-        {
-            inner.responses = Some(responses::Responses::new(
-                config.cache_responses_bytes,
-                config.cache_l1_max_age,
-            ));
-        }
-        match &cache.inner.backend {
-            Backend::Redis(redis) => {
+        match cache.inner.store.as_ref().and_then(Stores::redis) {
+            Some(redis) => {
                 if redis.wait_connected(Duration::from_secs(1)).await && redis.ping().await.is_ok()
                 {
                     cache.inner.health.close();
@@ -204,8 +160,8 @@ impl Cache {
                     cache.inner.health.open_quietly();
                 }
             }
-            Backend::Memory(_) => cache.inner.health.close(),
-            Backend::None => {}
+            None if cache.inner.store.is_some() => cache.inner.health.close(),
+            None => {}
         }
         if shared {
             // Trust Redis only once the owed log has been read.
@@ -215,6 +171,35 @@ impl Cache {
             cache.spawn_owed_reader();
         }
         Ok(cache)
+    }
+
+    /// The configured store: Redis (behind L1 with `CACHE_L1`), in-process, or none.
+    fn open_store(config: &Config, namespace: &str) -> Result<Option<Stores>, CacheError> {
+        Ok(match config.cache_backend {
+            CacheBackendKind::Redis => {
+                let redis = RedisBackend::connect(
+                    config.redis_url.expose(),
+                    config.cache_pool_size,
+                    config.cache_timeout,
+                    config.cache_write_timeout,
+                )?;
+                if config.cache_l1 {
+                    let l1 = Arc::new(L1::new(
+                        config.cache_l1_capacity,
+                        config.cache_l1_bytes,
+                        config.cache_l1_max_age,
+                    ));
+                    l1.track(config.redis_url.expose(), namespace, redis.clients())?;
+                    Some(Stores::Tracked(Box::new(Tracked::new(redis, l1))))
+                } else {
+                    Some(Stores::Redis(Box::new(redis)))
+                }
+            }
+            CacheBackendKind::Memory => Some(Stores::Memory(MemoryBackend::new(
+                config.cache_memory_capacity,
+            ))),
+            CacheBackendKind::None => None,
+        })
     }
 
     /// The namespace every key lives under: `CACHE_PREFIX` and the deployment id.
@@ -249,7 +234,7 @@ impl Cache {
     }
 
     pub(crate) fn has_backend(&self) -> bool {
-        !matches!(self.inner.backend, Backend::None)
+        self.inner.store.is_some()
     }
 
     /// The full key for `suffix` under our namespace, built in one allocation.
@@ -292,15 +277,16 @@ impl Cache {
 
     /// Whether L1 holds a valid entry for the full `key` (tests measure invalidation delay).
     pub fn l1_holds(&self, key: &str) -> bool {
-        self.inner
-            .l1
-            .as_ref()
-            .is_some_and(|l1| l1.get(key).is_some())
+        self.l1().is_some_and(|l1| l1.get(key).is_some())
     }
 
     /// Whether L1 is serving (configured, and its tracking connection is up).
     pub fn l1_live(&self) -> bool {
-        self.inner.l1.as_ref().is_some_and(|l1| l1.is_live())
+        self.l1().is_some_and(|l1| l1.is_live())
+    }
+
+    fn l1(&self) -> Option<&Arc<L1>> {
+        self.inner.store.as_ref().and_then(Stores::l1)
     }
 
     /// This process's write epoch (see [`Cache::miss`]).

@@ -8,7 +8,8 @@ use std::{
 
 use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
 
-use super::{glob, l1::Entry as Value, protocol::leading_number};
+use super::Store;
+use crate::cache::{CacheError, ServerInfo, glob, l1::Entry as Value, protocol::leading_number};
 
 #[derive(Clone)]
 struct Entry {
@@ -50,11 +51,11 @@ impl MemoryBackend {
     }
 
     /// The entry for `key`; its decoded form is kept with it, so hits do not parse again.
-    pub async fn get(&self, key: &str) -> Option<Arc<Value>> {
+    pub async fn entry(&self, key: &str) -> Option<Arc<Value>> {
         self.entries.get(key).await.map(|e| e.value)
     }
 
-    pub async fn set(&self, key: &str, value: &str, ttl: Duration) {
+    async fn put(&self, key: &str, value: &str, ttl: Duration) {
         let entry = Entry {
             value: Arc::new(Value::new(value)),
             ttl,
@@ -63,7 +64,7 @@ impl MemoryBackend {
     }
 
     /// Same contract as the Redis script: never replace an equal or newer version.
-    pub async fn set_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
+    async fn put_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
         let entry = Entry {
             value: Arc::new(Value::new(value)),
             ttl,
@@ -82,7 +83,7 @@ impl MemoryBackend {
     }
 
     /// Reads or increments a generation; a missing one starts at the clock in microseconds.
-    pub async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> u64 {
+    async fn counter(&self, key: &str, bump: bool, ttl: Duration) -> u64 {
         let result = self
             .entries
             .entry(key.to_owned())
@@ -107,13 +108,13 @@ impl MemoryBackend {
             .unwrap_or(0)
     }
 
-    pub async fn del(&self, keys: &[&str]) {
+    async fn remove(&self, keys: &[&str]) {
         for key in keys {
             self.entries.invalidate(*key).await;
         }
     }
 
-    pub async fn clear(&self, pattern: &str) -> u64 {
+    async fn remove_matching(&self, pattern: &str) -> u64 {
         let doomed: Vec<Arc<String>> = self
             .entries
             .iter()
@@ -129,8 +130,60 @@ impl MemoryBackend {
         cleared
     }
 
-    pub async fn count(&self) -> u64 {
+    async fn len(&self) -> u64 {
         self.entries.run_pending_tasks().await;
         self.entries.entry_count()
+    }
+}
+
+/// One process owns it: leases are never needed, and nothing in it can fail.
+impl Store for MemoryBackend {
+    async fn get(&self, key: &str) -> Result<Option<Arc<Value>>, CacheError> {
+        Ok(self.entry(key).await)
+    }
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Arc<Value>>>, CacheError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.entry(key).await);
+        }
+        Ok(out)
+    }
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        self.put(key, value, ttl).await;
+        Ok(())
+    }
+    async fn set_if_newer(
+        &self,
+        key: &str,
+        version: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        Ok(self.put_if_newer(key, version, value, ttl).await)
+    }
+    async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
+        Ok(self.counter(key, bump, ttl).await)
+    }
+    async fn delete(&self, keys: &[&str]) -> Result<(), CacheError> {
+        self.remove(keys).await;
+        Ok(())
+    }
+    async fn take_lease(&self, _: &str, _: &str, _: Duration) -> Result<bool, CacheError> {
+        Ok(true)
+    }
+    async fn release_lease(&self, _: &str, _: &str) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
+        Ok(self.remove_matching(pattern).await)
+    }
+    async fn count(&self, _: &str) -> Result<u64, CacheError> {
+        Ok(self.len().await)
+    }
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn info(&self) -> Result<ServerInfo, CacheError> {
+        Ok(ServerInfo::default())
     }
 }

@@ -15,7 +15,10 @@ use fred::{
 };
 use futures::TryStreamExt;
 
-use super::{CacheError, ServerInfo};
+use std::sync::Arc;
+
+use super::Store;
+use crate::cache::{CacheError, ServerInfo, l1::Entry};
 
 /// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
 /// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
@@ -61,7 +64,7 @@ pub struct RedisBackend {
     generation: Script,
     release_lease: Script,
     /// Counts a throttle failure (see `counters.rs`).
-    pub(super) count_failure: Script,
+    pub(crate) count_failure: Script,
 }
 
 impl RedisBackend {
@@ -101,16 +104,16 @@ impl RedisBackend {
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
             release_lease: Script::from_lua(RELEASE_LEASE),
-            count_failure: Script::from_lua(super::counters::FAIL),
+            count_failure: Script::from_lua(crate::cache::counters::FAIL),
         })
     }
 
     /// Every connection of the pool (L1 watches them for cluster topology changes).
-    pub(super) fn clients(&self) -> &[Client] {
+    pub(crate) fn clients(&self) -> &[Client] {
         self.pool.clients()
     }
 
-    pub(super) fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         self.pool.next()
     }
 
@@ -130,7 +133,7 @@ impl RedisBackend {
     }
 
     /// [`Self::script`] on several keys (in a cluster they must share a hash slot).
-    pub(super) async fn script_on<R: FromValue>(
+    pub(crate) async fn script_on<R: FromValue>(
         &self,
         script: &Script,
         keys: Vec<&str>,
@@ -160,16 +163,47 @@ impl RedisBackend {
             .is_ok_and(|r| r.is_ok())
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    /// The raw value at `key`.
+    pub async fn get_raw(&self, key: &str) -> Result<Option<String>, CacheError> {
         Ok(self.client().get(key).await?)
     }
 
-    pub async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
+    /// The raw values at `keys` (one MGET: same slot in a cluster).
+    pub async fn mget_raw(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
         let keys: Vec<&str> = keys.to_vec();
         Ok(self.client().mget(keys).await?)
     }
 
-    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+    async fn unlink_batch(&self, keys: Vec<Key>, clustered: bool) -> Result<u64, CacheError> {
+        if clustered {
+            let mut n = 0;
+            for key in keys {
+                n += self.client().unlink::<u64, _>(key).await?;
+            }
+            Ok(n)
+        } else {
+            Ok(self.client().unlink::<u64, _>(keys).await?)
+        }
+    }
+}
+
+impl Store for RedisBackend {
+    async fn get(&self, key: &str) -> Result<Option<Arc<Entry>>, CacheError> {
+        Ok(self
+            .get_raw(key)
+            .await?
+            .map(|raw| Arc::new(Entry::new(&raw))))
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Arc<Entry>>>, CacheError> {
+        let raw = self.mget_raw(keys).await?;
+        Ok(raw
+            .into_iter()
+            .map(|v| v.map(|raw| Arc::new(Entry::new(&raw))))
+            .collect())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let ms = ttl.as_millis().max(1) as i64;
         self.writer()
             .set::<(), _, _>(key, value, Some(Expiration::PX(ms)), None, false)
@@ -177,7 +211,7 @@ impl RedisBackend {
         Ok(())
     }
 
-    pub async fn set_if_newer(
+    async fn set_if_newer(
         &self,
         key: &str,
         version: u64,
@@ -195,12 +229,7 @@ impl RedisBackend {
         Ok(stored == 1)
     }
 
-    pub async fn generation(
-        &self,
-        key: &str,
-        bump: bool,
-        ttl: Duration,
-    ) -> Result<u64, CacheError> {
+    async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
         let ms = ttl.as_millis().max(1).to_string();
         let flag = if bump { "1" } else { "0" };
         let gen_value: String = self
@@ -212,12 +241,7 @@ impl RedisBackend {
     }
 
     /// Takes the lease `key` for `ttl` unless another process holds it.
-    pub async fn take_lease(
-        &self,
-        key: &str,
-        token: &str,
-        ttl: Duration,
-    ) -> Result<bool, CacheError> {
+    async fn take_lease(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, CacheError> {
         let ms = ttl.as_millis().max(1) as i64;
         let taken: Option<String> = self
             .client()
@@ -233,14 +257,14 @@ impl RedisBackend {
     }
 
     /// Releases a lease we hold.
-    pub async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
+    async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         let _: i64 = self
             .script(&self.release_lease, key, vec![token.to_owned()])
             .await?;
         Ok(())
     }
 
-    pub async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {
+    async fn delete(&self, keys: &[&str]) -> Result<(), CacheError> {
         // One UNLINK per key: in a cluster the keys may live in different slots.
         for key in keys {
             self.writer().unlink::<(), _>(*key).await?;
@@ -249,7 +273,7 @@ impl RedisBackend {
     }
 
     /// Deletes every key matching `pattern` with SCAN + UNLINK in batches; returns how many went.
-    pub async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
+    async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         let client = self.client();
         let mut cleared = 0;
         let mut batch = Vec::with_capacity(500);
@@ -274,20 +298,8 @@ impl RedisBackend {
         Ok(cleared)
     }
 
-    async fn unlink_batch(&self, keys: Vec<Key>, clustered: bool) -> Result<u64, CacheError> {
-        if clustered {
-            let mut n = 0;
-            for key in keys {
-                n += self.client().unlink::<u64, _>(key).await?;
-            }
-            Ok(n)
-        } else {
-            Ok(self.client().unlink::<u64, _>(keys).await?)
-        }
-    }
-
     /// Counts the keys matching `pattern` with SCAN (never `KEYS`, never `DBSIZE`).
-    pub async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
+    async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
         let client = self.client();
         let mut n = 0u64;
         if client.is_clustered() {
@@ -304,13 +316,13 @@ impl RedisBackend {
         Ok(n)
     }
 
-    pub async fn ping(&self) -> Result<(), CacheError> {
+    async fn ping(&self) -> Result<(), CacheError> {
         self.client().ping::<()>(None).await?;
         Ok(())
     }
 
     /// The memory, client and keyspace counters of `INFO`.
-    pub async fn info(&self) -> Result<ServerInfo, CacheError> {
+    async fn info(&self) -> Result<ServerInfo, CacheError> {
         let text: String = self.client().info(Some(InfoKind::Default)).await?;
         Ok(ServerInfo::parse(&text))
     }

@@ -1,0 +1,137 @@
+//! L1 in front of Redis: a [`Store`] that answers reads from the in-process copy when it may,
+//! and otherwise reads Redis and keeps what it read (see [`crate::cache::l1`] for how the copy
+//! stays coherent).
+//!
+//! *Invariants.* An L1 entry is served only after a read barrier that began after the current
+//! request did; a fill is fenced, so a read that began before an invalidation never stores its
+//! older value; every write through this store drops its keys from L1 before it returns, so an
+//! instance always reads its own writes.
+use std::{sync::Arc, time::Duration};
+
+use super::{RedisBackend, Store};
+use crate::cache::{
+    CacheError, ServerInfo,
+    l1::{Entry, L1},
+};
+
+/// Redis with L1 in front.
+pub struct Tracked {
+    redis: RedisBackend,
+    l1: Arc<L1>,
+}
+
+impl Tracked {
+    /// `redis` behind `l1`; `l1` must be tracking the namespace on `redis`.
+    pub fn new(redis: RedisBackend, l1: Arc<L1>) -> Self {
+        Self { redis, l1 }
+    }
+
+    /// The Redis store underneath.
+    pub fn redis(&self) -> &RedisBackend {
+        &self.redis
+    }
+
+    /// The in-process layer.
+    pub fn l1(&self) -> &Arc<L1> {
+        &self.l1
+    }
+
+    /// What L1 holds for every key of `keys`, once the barrier allows serving it.
+    async fn held(&self, keys: &[&str]) -> Option<Vec<Option<Arc<Entry>>>> {
+        if keys.iter().any(|k| self.l1.get(k).is_none()) {
+            return None;
+        }
+        // Look again after the barrier: it may have applied an invalidation of these keys.
+        if !self.l1.barrier_passed() && !self.l1.barrier().await {
+            return None;
+        }
+        keys.iter()
+            .map(|k| self.l1.get(k).map(Some))
+            .collect::<Option<Vec<_>>>()
+    }
+}
+
+impl Store for Tracked {
+    async fn get(&self, key: &str) -> Result<Option<Arc<Entry>>, CacheError> {
+        if let Some(mut held) = self.held(&[key]).await {
+            return Ok(held.pop().flatten());
+        }
+        let fence = self.l1.fence();
+        Ok(self
+            .redis
+            .get_raw(key)
+            .await?
+            .map(|raw| self.l1.fill(key, &raw, fence)))
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Arc<Entry>>>, CacheError> {
+        if let Some(held) = self.held(keys).await {
+            return Ok(held);
+        }
+        let fence = self.l1.fence();
+        let raw = self.redis.mget_raw(keys).await?;
+        Ok(keys
+            .iter()
+            .zip(raw)
+            .map(|(key, raw)| raw.map(|raw| self.l1.fill(key, &raw, fence)))
+            .collect())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let result = self.redis.set(key, value, ttl).await;
+        self.l1.invalidate(key);
+        result
+    }
+
+    async fn set_if_newer(
+        &self,
+        key: &str,
+        version: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let result = self.redis.set_if_newer(key, version, value, ttl).await;
+        self.l1.invalidate(key);
+        result
+    }
+
+    async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
+        let result = self.redis.generation(key, bump, ttl).await;
+        if bump {
+            self.l1.invalidate(key);
+        }
+        result
+    }
+
+    async fn delete(&self, keys: &[&str]) -> Result<(), CacheError> {
+        let result = self.redis.delete(keys).await;
+        for key in keys {
+            self.l1.invalidate(key);
+        }
+        result
+    }
+
+    async fn take_lease(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, CacheError> {
+        self.redis.take_lease(key, token, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        self.redis.release_lease(key, token).await
+    }
+
+    async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
+        self.redis.clear(pattern).await
+    }
+
+    async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
+        self.redis.count(pattern).await
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.redis.ping().await
+    }
+
+    async fn info(&self) -> Result<ServerInfo, CacheError> {
+        self.redis.info().await
+    }
+}
