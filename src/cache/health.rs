@@ -7,36 +7,34 @@
 //! after an outage this instance never reads a value that a write made during the outage should
 //! have replaced. Requests never wait for a dead Redis: while the breaker is open they skip it.
 use std::{
-    collections::HashSet,
+    collections::{BTreeMap, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
     },
 };
 
-use std::{future::Future, sync::Arc};
-
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 /// Above this many remembered users, emails or log rows, repair clears every user and email
 /// entry and restarts every generation instead.
-const MAX_DIRTY_USERS: usize = 10_000;
+const MAX_DIRTY: usize = 10_000;
 
 /// The keys that writes during an outage could not update. Serialized, it is the payload of a
 /// row of the database's owed log (`db::OwedLog`), which every instance repairs from.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Dirty {
-    /// Users whose entries must be rewritten from the database.
+    /// Entities whose entries must be rewritten from the database, by kind (`user`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, HashSet<i64>>,
+    /// Pointers to delete, as `{name}:{value}` (`email:a@example.com`).
     #[serde(default, skip_serializing_if = "HashSet::is_empty")]
-    pub users: HashSet<i64>,
-    /// Email pointers to delete.
-    #[serde(default, skip_serializing_if = "HashSet::is_empty")]
-    pub emails: HashSet<String>,
+    pub pointers: HashSet<String>,
     /// Tags whose generation must move on.
     #[serde(default, skip_serializing_if = "HashSet::is_empty")]
     pub tags: HashSet<String>,
-    /// Too many keys to remember one by one: clear every user and email entry and restart
+    /// Too many keys to remember one by one: clear every entity and pointer entry and restart
     /// every tag's generation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overflow: bool,
@@ -51,26 +49,34 @@ pub struct Dirty {
 impl Dirty {
     /// Whether nothing waits for repair.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-            && self.emails.is_empty()
+        self.entities.is_empty()
+            && self.pointers.is_empty()
             && self.tags.is_empty()
             && !self.overflow
             && self.rows.is_empty()
     }
 
+    /// Owes the entry of entity `kind` `id`.
+    pub fn entity(&mut self, kind: &str, id: i64) {
+        self.entities.entry(kind.to_owned()).or_default().insert(id);
+    }
+
     pub(crate) fn merge(&mut self, other: Dirty) {
-        self.users.extend(other.users);
-        self.emails.extend(other.emails);
+        for (kind, ids) in other.entities {
+            self.entities.entry(kind).or_default().extend(ids);
+        }
+        self.pointers.extend(other.pointers);
         self.tags.extend(other.tags);
         self.rows.extend(other.rows);
         self.overflow |= other.overflow;
         self.through = self.through.max(other.through);
-        if self.users.len() > MAX_DIRTY_USERS || self.emails.len() > MAX_DIRTY_USERS {
-            self.users.clear();
-            self.emails.clear();
+        let ids: usize = self.entities.values().map(HashSet::len).sum();
+        if ids > MAX_DIRTY || self.pointers.len() > MAX_DIRTY {
+            self.entities.clear();
+            self.pointers.clear();
             self.overflow = true;
         }
-        if self.rows.len() > MAX_DIRTY_USERS {
+        if self.rows.len() > MAX_DIRTY {
             self.through = self.rows.drain().fold(self.through, i64::max);
             self.overflow = true;
         }
@@ -152,43 +158,6 @@ impl Health {
     }
 }
 
-impl super::Cache {
-    /// Spawns the prober that closes the breaker again: it pings Redis every breaker interval
-    /// while the breaker is open, runs `repair`, and closes the breaker when nothing is left.
-    pub(crate) fn spawn_prober<R, Fut>(&self, repair: R)
-    where
-        R: Fn(Arc<Dirty>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), super::CacheError>> + Send,
-    {
-        if !self.inner.store.as_ref().is_some_and(|s| s.is_shared()) {
-            return;
-        }
-        let cache = self.clone();
-        tokio::spawn(async move {
-            loop {
-                cache.inner.health.opened().await;
-                tokio::time::sleep(cache.inner.breaker_interval).await;
-                if cache.ping().await.is_err() {
-                    continue;
-                }
-                let owed = Arc::new(cache.inner.health.take_dirty());
-                if !owed.is_empty()
-                    && let Err(err) = match repair(owed.clone()).await {
-                        Ok(()) => cache.forget_owed(&owed).await,
-                        failed => failed,
-                    }
-                {
-                    // Repair is idempotent: all of it is retried at the next probe.
-                    tracing::debug!(error = %err, "cache repair incomplete; will retry");
-                    cache.inner.health.restore(Arc::unwrap_or_clone(owed));
-                    continue;
-                }
-                cache.inner.health.close_if_clean();
-            }
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,11 +167,11 @@ mod tests {
         let h = Health::default();
         h.close();
         let mut owed = Dirty::default();
-        owed.users.insert(7);
+        owed.entity("user", 7);
         h.record_dirty(owed, &"boom");
         assert!(!h.is_closed());
         let taken = h.take_dirty();
-        assert!(taken.users.contains(&7));
+        assert!(taken.entities["user"].contains(&7));
         let mut late = Dirty::default();
         late.tags.insert("users".into());
         h.record_dirty(late, &"boom");
@@ -219,8 +188,9 @@ mod tests {
     fn too_many_users_overflow() {
         let mut d = Dirty::default();
         let mut many = Dirty::default();
-        many.users.extend(0..(MAX_DIRTY_USERS as i64 + 1));
+        many.entities
+            .insert("user".into(), (0..(MAX_DIRTY as i64 + 1)).collect());
         d.merge(many);
-        assert!(d.overflow && d.users.is_empty());
+        assert!(d.overflow && d.entities.is_empty());
     }
 }

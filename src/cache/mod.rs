@@ -17,6 +17,7 @@
 mod access;
 mod admin;
 mod counters;
+pub mod entity;
 mod flight;
 mod glob;
 pub mod health;
@@ -24,6 +25,7 @@ pub mod l1;
 mod load;
 pub mod pause;
 pub mod protocol;
+mod repair;
 pub mod request;
 pub mod responses;
 mod stats;
@@ -97,6 +99,8 @@ struct Inner {
     /// other instances share it).
     owed_log: Option<OwedLog>,
     trust: Option<Trust>,
+    /// The entity kinds repair can rewrite (see [`entity`]).
+    kinds: std::sync::RwLock<Vec<repair::Registered>>,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -145,6 +149,7 @@ impl Cache {
                 responses,
                 owed_log: shared.then_some(owed),
                 trust: shared.then(|| Trust::new(config.cache_trust_window)),
+                kinds: Default::default(),
             }),
         };
         match cache.inner.store.as_ref().and_then(Stores::redis) {
@@ -169,6 +174,7 @@ impl Cache {
                 tracing::warn!(error = %err, "owed cache log unreadable at start");
             }
             cache.spawn_owed_reader();
+            cache.spawn_prober();
         }
         Ok(cache)
     }

@@ -1,0 +1,121 @@
+//! The write side of the entity protocol: write-through after the commit, and the rewrite of an
+//! owed entity during repair.
+//!
+//! *Invariant:* every write-through is a set-if-newer (a tombstone on delete), pointer writes
+//! and one generation increment per tag, none of which can make a newer value older however
+//! late it lands; what did not land is owed (`Cache::owe`) before the write is acknowledged.
+use std::{future::Future, pin::Pin};
+
+use super::{EntityCache, Reload, Source, Versioned};
+use crate::cache::{Cache, CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE};
+
+impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
+    /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the
+    /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
+    /// the write may be acknowledged (see `cache::trust`).
+    pub async fn written(&self, e: &E, old: Option<&str>) {
+        self.settle(e.id(), e, Some(e), old).await;
+    }
+
+    /// After a delete has committed: a tombstone (so no late fill brings it back), its pointer
+    /// removed, every tag invalidated.
+    pub async fn deleted(&self, e: &E) {
+        self.settle(e.id(), e, None, None).await;
+    }
+
+    async fn settle(&self, id: i64, e: &E, now: Option<&E>, old: Option<&str>) {
+        self.cache.advance_epoch();
+        let key = self.key(id);
+        self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
+        let current = self.pointer.as_ref().map(|p| (p.name, (p.of)(e)));
+        let through = async {
+            if !self.cache.can_write() {
+                return Err(CacheError::Unavailable);
+            }
+            let ttl = Cache::jitter(self.ttl);
+            let entry = match now {
+                Some(e) => self.write(&key, e.version(), Some(e), ttl).await.map(drop),
+                None => self.write(&key, TOMBSTONE, None, self.ttl).await.map(drop),
+            };
+            let pointer = async {
+                match (current, now) {
+                    (Some((name, value)), Some(_)) => {
+                        let k = self.pointer_key(name, value);
+                        self.cache.set(&k, &id.to_string(), ttl).await
+                    }
+                    (Some((name, value)), None) => {
+                        self.cache.del(&[&self.pointer_key(name, value)]).await
+                    }
+                    (None, _) => Ok(()),
+                }
+            };
+            let unlink = async {
+                match (current, old) {
+                    (Some((name, _)), Some(old)) => {
+                        self.cache.del(&[&self.pointer_key(name, old)]).await
+                    }
+                    _ => Ok(()),
+                }
+            };
+            let (pointer, unlink) = tokio::join!(pointer, unlink);
+            entry.and(pointer).and(unlink)
+        };
+        let tags = async {
+            let mut owed = Vec::new();
+            for tag in E::TAGS {
+                if let Err(failed) = self.cache.try_invalidate_tag(tag).await {
+                    owed.push(failed);
+                }
+            }
+            owed
+        };
+        // The list invalidation does not wait for the write-through: one round trip, not two.
+        let (result, tags) = tokio::join!(through, tags);
+        let mut owed = Dirty::default();
+        let mut cause = None;
+        for (tag, err) in tags {
+            owed.merge(tag);
+            cause = Some(err);
+        }
+        match result {
+            Ok(()) => tracing::debug!(key, "cache write-through"),
+            Err(err) if self.cache.has_backend() => {
+                tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
+                self.cache.stats().error(self.kinds.0);
+                owed.entity(E::KIND, id);
+                if let Some((name, value)) = current {
+                    owed.pointers.insert(format!("{name}:{value}"));
+                }
+                if let (Some((name, _)), Some(old)) = (current, old) {
+                    owed.pointers.insert(format!("{name}:{old}"));
+                }
+                cause = Some(err);
+            }
+            Err(_) => {}
+        }
+        if let Some(err) = cause {
+            self.cache.owe(owed, &err).await;
+        }
+    }
+}
+
+impl<E: Versioned, S: Source<E>> Reload for EntityCache<E, S> {
+    fn reload(&self, id: i64) -> Pin<Box<dyn Future<Output = Result<(), CacheError>> + Send + '_>> {
+        Box::pin(async move {
+            let found = self
+                .source
+                .load(id)
+                .await
+                .map_err(|e| CacheError::Repair(e.to_string()))?;
+            let key = self.key(id);
+            match &found {
+                Some(e) => {
+                    let ttl = Cache::jitter(self.ttl);
+                    self.write(&key, e.version(), Some(e), ttl).await?
+                }
+                None => self.write(&key, TOMBSTONE, None, self.ttl).await?,
+            };
+            Ok(())
+        })
+    }
+}
