@@ -7,6 +7,7 @@ mod cache;
 mod consistency;
 mod deployments;
 mod http;
+mod products;
 mod responses;
 mod server;
 mod stress;
