@@ -69,6 +69,15 @@ impl AppError {
     }
 }
 
+impl From<crate::domain::validate::InputError> for AppError {
+    fn from(err: crate::domain::validate::InputError) -> Self {
+        Self::BadInput {
+            field: err.field,
+            message: err.message,
+        }
+    }
+}
+
 impl From<crate::db::DbError> for AppError {
     fn from(err: crate::db::DbError) -> Self {
         match err {

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment, and the limits on what a client can cost.
+//! - [`domain`]: users, roles, the caller, and the checked inputs of the mutations (imports
+//!   nothing above it).
 //! - [`error`]: the service error type and its mapping to GraphQL error codes.
 //! - [`auth`]: JWTs, password hashes, login throttling, the caller of a request.
 //! - [`db`]: connection, migrations, the `users` entity and repository.
@@ -15,6 +17,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;

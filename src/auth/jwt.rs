@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
-use crate::users::User;
+use crate::domain::User;
 
 /// The claims we sign: the user id as a string, its role at issue time, issue and expiry times.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl Jwt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::Role;
+    use crate::domain::Role;
 
     fn user() -> User {
         User {

@@ -28,7 +28,7 @@ impl Cache {
                 if deps.is_empty() {
                     return true;
                 }
-                if !l1.is_live() || !l1.barrier().await {
+                if !l1.is_live() || !l1.barrier(request::started()).await {
                     return false;
                 }
                 deps.iter()

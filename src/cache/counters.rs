@@ -96,7 +96,7 @@ impl Cache {
             lockout.max.as_millis().max(1).to_string(),
         ];
         let ms: Result<i64, CacheError> = redis
-            .script_on(&redis.count_failure, vec![&count, &lock], args)
+            .script_on(&self.inner.count_failure, vec![&count, &lock], args)
             .await;
         match ms {
             Ok(ms) => Some(Duration::from_millis(ms.max(0) as u64)),

@@ -145,19 +145,20 @@ impl L1 {
         at.saturating_duration_since(self.origin).as_nanos() as u64
     }
 
-    /// Whether a barrier round that began after the current request began has completed
-    /// already (then [`L1::barrier`] returns at once).
-    pub fn barrier_passed(&self) -> bool {
-        super::request::started().is_some_and(|since| {
+    /// Whether a barrier round that began after `since` (when the current request began;
+    /// `None` outside a request) has completed already (then [`L1::barrier`] returns at once).
+    pub fn barrier_passed(&self, since: Option<Instant>) -> bool {
+        since.is_some_and(|since| {
             self.last_round.load(Ordering::Acquire) >= self.nanos(since).max(1)
         })
     }
 
-    /// Waits until every invalidation Redis pushed before the current request began has been
-    /// applied here. `false` when that cannot be known (tracking down, round timed out).
-    pub async fn barrier(&self) -> bool {
+    /// Waits until every invalidation Redis pushed before `since` (when the current request
+    /// began) has been applied here. `false` when that cannot be known (tracking down, round
+    /// timed out).
+    pub async fn barrier(&self, since: Option<Instant>) -> bool {
         // A barrier round that began after the request began covers it.
-        if self.barrier_passed() {
+        if self.barrier_passed(since) {
             return true;
         }
         let Some(tx) = self.barrier.get() else {

@@ -101,6 +101,8 @@ struct Inner {
     trust: Option<Trust>,
     /// The entity kinds repair can rewrite (see [`entity`]).
     kinds: std::sync::RwLock<Vec<repair::Registered>>,
+    /// The throttle's failure counter script (see `counters`).
+    count_failure: fred::types::scripts::Script,
 }
 
 /// The cache shared by every request: a cheap, cloneable handle.
@@ -150,6 +152,7 @@ impl Cache {
                 owed_log: shared.then_some(owed),
                 trust: shared.then(|| Trust::new(config.cache_trust_window)),
                 kinds: Default::default(),
+                count_failure: fred::types::scripts::Script::from_lua(counters::FAIL),
             }),
         };
         match cache.inner.store.as_ref().and_then(Stores::redis) {

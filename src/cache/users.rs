@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     db::{DbError, UserRepo, UserRow},
-    users::User,
+    domain::User,
 };
 
 /// The tag of every list and aggregate derived from the users table.

@@ -200,7 +200,7 @@ impl Config {
             .get("ADMIN_EMAIL")
             .unwrap_or_else(|| "admin@example.com".into())
             .to_lowercase();
-        if !crate::users::is_valid_email(&admin_email) {
+        if !crate::domain::is_valid_email(&admin_email) {
             return Err(invalid(
                 "ADMIN_EMAIL",
                 format!("`{admin_email}` is not an email address"),

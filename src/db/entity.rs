@@ -1,5 +1,5 @@
 //! The `users` table as a SeaORM entity. Only the repository touches it; the rest of the code
-//! sees [`crate::users::User`], which has no password hash.
+//! sees [`crate::domain::User`], which has no password hash.
 use sea_orm::entity::prelude::*;
 
 /// One row of `users`.
@@ -22,3 +22,19 @@ pub struct Model {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A row as the API and the cache see it: without the password hash.
+impl From<Model> for crate::domain::User {
+    fn from(row: Model) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            full_name: row.full_name,
+            is_active: row.is_active,
+            role: crate::domain::Role::from_column(&row.role),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}

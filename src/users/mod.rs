@@ -2,114 +2,15 @@
 //!
 //! It validates input, enforces who may change what, hashes passwords, and calls the cached
 //! repository ([`crate::cache::CachedUsers`]). It knows nothing of GraphQL or HTTP.
-mod validate;
-
-pub use validate::is_valid_email;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use crate::domain::{CreateUser, Role, UpdateUser, User, Viewer, is_valid_email};
 
 use crate::{
     auth::password,
     cache::{CachedUsers, UserCounts},
-    db::{NewUser, UserChanges, UserRow},
+    db::{NewUser, UserChanges},
+    domain::validate,
     error::{AppError, AppResult},
 };
-
-/// A user as the API and the cache see it: never the password hash.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub full_name: String,
-    pub is_active: bool,
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The row version, incremented by every update.
-    pub version: i64,
-}
-
-/// What a user may do.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads users; changes only its own email, name and password.
-    User,
-    /// Everything.
-    Admin,
-}
-
-impl Role {
-    /// The value stored in the `role` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-
-    fn from_column(value: &str) -> Self {
-        if value == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        }
-    }
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            email: row.email,
-            full_name: row.full_name,
-            is_active: row.is_active,
-            role: Role::from_column(&row.role),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        }
-    }
-}
-
-/// The authenticated caller of a request: its user as the (cached) database says now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Viewer {
-    pub user: User,
-}
-
-impl Viewer {
-    /// The caller's id.
-    pub fn id(&self) -> i64 {
-        self.user.id
-    }
-
-    /// Whether the caller is an admin.
-    pub fn is_admin(&self) -> bool {
-        self.user.role == Role::Admin
-    }
-}
-
-/// Input of `createUser`, unvalidated.
-#[derive(Clone, Debug)]
-pub struct CreateUser {
-    pub email: String,
-    pub full_name: String,
-    pub password: String,
-    pub role: Role,
-    pub is_active: bool,
-}
-
-/// Input of `updateUser`, unvalidated; `None` leaves a field alone.
-#[derive(Clone, Debug, Default)]
-pub struct UpdateUser {
-    pub email: Option<String>,
-    pub full_name: Option<String>,
-    pub password: Option<String>,
-    pub is_active: Option<bool>,
-    pub role: Option<Role>,
-}
 
 /// The service. Cheap to clone.
 #[derive(Clone)]

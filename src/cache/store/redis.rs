@@ -63,8 +63,6 @@ pub struct RedisBackend {
     set_if_newer: Script,
     generation: Script,
     release_lease: Script,
-    /// Counts a throttle failure (see `counters.rs`).
-    pub(crate) count_failure: Script,
 }
 
 impl RedisBackend {
@@ -104,7 +102,6 @@ impl RedisBackend {
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
             release_lease: Script::from_lua(RELEASE_LEASE),
-            count_failure: Script::from_lua(crate::cache::counters::FAIL),
         })
     }
 

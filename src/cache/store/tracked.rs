@@ -12,6 +12,7 @@ use super::{RedisBackend, Store};
 use crate::cache::{
     CacheError, ServerInfo,
     l1::{Entry, L1},
+    request,
 };
 
 /// Redis with L1 in front.
@@ -42,7 +43,8 @@ impl Tracked {
             return None;
         }
         // Look again after the barrier: it may have applied an invalidation of these keys.
-        if !self.l1.barrier_passed() && !self.l1.barrier().await {
+        let since = request::started();
+        if !self.l1.barrier_passed(since) && !self.l1.barrier(since).await {
             return None;
         }
         keys.iter()

@@ -1,5 +1,27 @@
 //! Input checks; each failure is a `BAD_USER_INPUT` naming the field.
-use crate::error::{AppError, AppResult};
+use std::borrow::Cow;
+
+/// Why an input was refused: the field, as named in the schema, and why. Reported as
+/// `BAD_USER_INPUT` (see `crate::error`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {field}: {message}")]
+pub struct InputError {
+    /// The argument or input field at fault.
+    pub field: &'static str,
+    /// Why it is invalid.
+    pub message: Cow<'static, str>,
+}
+
+impl InputError {
+    fn new(field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+type InputResult<T> = Result<T, InputError>;
 
 /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_valid_email(email: &str) -> bool {
@@ -22,27 +44,27 @@ pub fn is_valid_email(email: &str) -> bool {
 }
 
 /// Trims and lower-cases an email, and checks it.
-pub fn email(raw: &str) -> AppResult<String> {
+pub fn email(raw: &str) -> InputResult<String> {
     let email = raw.trim().to_lowercase();
     if is_valid_email(&email) {
         Ok(email)
     } else {
-        Err(AppError::bad_input("email", "not a valid email address"))
+        Err(InputError::new("email", "not a valid email address"))
     }
 }
 
 /// Trims a full name and checks it has 1 to 200 characters.
-pub fn full_name(raw: &str) -> AppResult<String> {
+pub fn full_name(raw: &str) -> InputResult<String> {
     let name = raw.trim();
     let n = name.chars().count();
     if n == 0 || n > 200 {
-        return Err(AppError::bad_input(
+        return Err(InputError::new(
             "fullName",
             "must be 1 to 200 characters after trimming",
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
+        return Err(InputError::new(
             "fullName",
             "must not hold control characters",
         ));
@@ -51,39 +73,33 @@ pub fn full_name(raw: &str) -> AppResult<String> {
 }
 
 /// At least 8 characters; at most 1024 so hashing cannot be abused.
-pub fn password(raw: &str) -> AppResult<()> {
+pub fn password(raw: &str) -> InputResult<()> {
     let n = raw.chars().count();
     if n < 8 {
-        return Err(AppError::bad_input(
-            "password",
-            "must be at least 8 characters",
-        ));
+        return Err(InputError::new("password", "must be at least 8 characters"));
     }
     if raw.len() > 1024 {
-        return Err(AppError::bad_input(
-            "password",
-            "must be at most 1024 bytes",
-        ));
+        return Err(InputError::new("password", "must be at most 1024 bytes"));
     }
     Ok(())
 }
 
 /// A user id: a positive integer, sent as an `ID` string.
-pub fn id(raw: &str) -> AppResult<i64> {
+pub fn id(raw: &str) -> InputResult<i64> {
     raw.trim()
         .parse::<i64>()
         .ok()
         .filter(|&id| id > 0)
-        .ok_or_else(|| AppError::bad_input("id", "must be a positive integer"))
+        .ok_or_else(|| InputError::new("id", "must be a positive integer"))
 }
 
 /// `0 <= skip`, `1 <= limit <= 1000`.
-pub fn page(skip: i32, limit: i32) -> AppResult<(u64, u64)> {
+pub fn page(skip: i32, limit: i32) -> InputResult<(u64, u64)> {
     if skip < 0 {
-        return Err(AppError::bad_input("skip", "must be 0 or more"));
+        return Err(InputError::new("skip", "must be 0 or more"));
     }
     if !(1..=1000).contains(&limit) {
-        return Err(AppError::bad_input("limit", "must be 1 to 1000"));
+        return Err(InputError::new("limit", "must be 1 to 1000"));
     }
     Ok((skip as u64, limit as u64))
 }
