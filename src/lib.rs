@@ -13,6 +13,10 @@
 //! - [`graphql`]: schema, query and mutation roots, types, guards; [`graphql::prepare`] turns a
 //!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
 //! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
+// The request future nests deeply (axum, async-graphql, the cache layers); computing its layout
+// needs more than the default query depth.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -80,11 +84,19 @@ fn random_secret(len: usize) -> String {
 /// Connects and migrates the database, connects the cache, creates the first admin if needed,
 /// and builds the router. Tests call this with their own configuration.
 pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
-    build_app_with(config, None).await
+    build(config, None).await
 }
 
-/// [`build_app`] with pause points armed by tests (see [`cache::pause`]).
+/// [`build_app`] with pause points armed by tests (see [`cache::pause`]; feature `test-hooks`).
+#[cfg(feature = "test-hooks")]
 pub async fn build_app_with(
+    config: Config,
+    pause: Option<Arc<PausePoints>>,
+) -> Result<(Router, AppState), StartError> {
+    build(config, pause).await
+}
+
+async fn build(
     config: Config,
     pause: Option<Arc<PausePoints>>,
 ) -> Result<(Router, AppState), StartError> {

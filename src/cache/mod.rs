@@ -23,7 +23,10 @@ mod glob;
 pub mod health;
 pub mod l1;
 mod load;
+#[cfg(feature = "test-hooks")]
 pub mod pause;
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) mod pause;
 pub mod protocol;
 mod repair;
 pub mod request;
@@ -118,7 +121,7 @@ impl Cache {
     /// The namespace is `CACHE_PREFIX` followed by the database's deployment id, so two
     /// databases never read each other's entries, whatever Redis and prefix they share; `owed`
     /// is that database's log of cache writes that did not land (see [`trust`]).
-    pub async fn connect(
+    pub(crate) async fn connect(
         config: &Config,
         stats: Stats,
         pause: Option<Arc<PausePoints>>,

@@ -28,11 +28,13 @@ pub struct PausePoints {
 }
 
 /// The test's side of an armed point.
+#[cfg(feature = "test-hooks")]
 pub struct Gate {
     reached: oneshot::Receiver<()>,
     release: oneshot::Sender<()>,
 }
 
+#[cfg(feature = "test-hooks")]
 impl Gate {
     /// Waits (at most 30 s, then panics: this is for tests) until a request is held at the point.
     pub async fn reached(&mut self) {
@@ -50,6 +52,7 @@ impl Gate {
 
 impl PausePoints {
     /// Arms `point` for `key`: the next request to get there is held until released.
+    #[cfg(feature = "test-hooks")]
     pub fn arm(&self, point: Point, key: &str) -> Gate {
         let (reached_tx, reached_rx) = oneshot::channel();
         let (release_tx, release_rx) = oneshot::channel();

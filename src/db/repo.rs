@@ -65,6 +65,7 @@ impl UserRepo {
     }
 
     /// How many read queries this repository has run (tests count cache misses with it).
+    #[cfg(feature = "test-hooks")]
     pub fn loads(&self) -> u64 {
         self.loads.load(Ordering::Relaxed)
     }
