@@ -13,6 +13,7 @@
 //! - [`graphql`]: schema, query and mutation roots, types, guards; [`graphql::prepare`] turns a
 //!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
 //! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
+//! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs).
 // The request future nests deeply (axum, async-graphql, the cache layers); computing its layout
 // needs more than the default query depth.
 #![recursion_limit = "256"]
@@ -27,165 +28,11 @@ pub mod graphql;
 pub mod http;
 pub mod users;
 
-use std::sync::Arc;
+mod startup;
+mod state;
+pub mod telemetry;
 
-use axum::Router;
-use rand::{Rng, distr::Alphanumeric};
-use tokio::net::TcpListener;
-
-use crate::{
-    auth::{Jwt, LoginThrottle},
-    cache::{Cache, CacheError, CachedUsers, Stats, pause::PausePoints},
-    config::Config,
-    error::AppError,
-    http::Metrics,
-    users::UserService,
-};
-
-/// What every request can reach: cheap handles, cloned per request.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub users: UserService,
-    pub jwt: Arc<Jwt>,
-    pub metrics: Metrics,
-    /// Throttles logins and bounds password hashing.
-    pub login: Arc<LoginThrottle>,
-}
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
-    #[error("cache: {0}")]
-    Cache(#[from] CacheError),
-    #[error("metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-    #[error("creating the admin user: {0}")]
-    Bootstrap(AppError),
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("serving: {0}")]
-    Serve(std::io::Error),
-}
-
-fn random_secret(len: usize) -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
-}
-
-/// Connects and migrates the database, connects the cache, creates the first admin if needed,
-/// and builds the router. Tests call this with their own configuration.
-pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
-    build(config, None).await
-}
-
-/// [`build_app`] with pause points armed by tests (see [`cache::pause`]; feature `test-hooks`).
 #[cfg(feature = "test-hooks")]
-pub async fn build_app_with(
-    config: Config,
-    pause: Option<Arc<PausePoints>>,
-) -> Result<(Router, AppState), StartError> {
-    build(config, pause).await
-}
-
-async fn build(
-    config: Config,
-    pause: Option<Arc<PausePoints>>,
-) -> Result<(Router, AppState), StartError> {
-    let db = db::connect(&config).await?;
-    db::migrate(&db).await?;
-    let registry = prometheus::Registry::new();
-    let metrics = Metrics::new(registry.clone(), config.metrics_max_operations)?;
-    let deployment = db::deployment_id(&db).await?;
-    let owed = db::OwedLog::new(db.clone());
-    let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
-    let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
-    let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
-
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.expose().to_owned(),
-        None => {
-            tracing::warn!(
-                "JWT_SECRET is not set: using a random key; tokens die with this process"
-            );
-            random_secret(48)
-        }
-    };
-    let jwt = Arc::new(Jwt::new(&secret, config.jwt_ttl));
-
-    let (password, generated) = match &config.admin_password {
-        Some(p) => (p.expose().to_owned(), false),
-        None => (random_secret(24), true),
-    };
-    let created = users
-        .bootstrap_admin(&config.admin_email, &password)
-        .await
-        .map_err(StartError::Bootstrap)?;
-    if created && generated {
-        // Logged once, at the one moment it can be known; set ADMIN_PASSWORD to avoid this.
-        tracing::warn!(email = %config.admin_email, password = %password, "created the admin user with a generated password");
-    } else if created {
-        tracing::info!(email = %config.admin_email, "created the admin user");
-    }
-
-    let state = AppState {
-        config: Arc::new(config),
-        users,
-        jwt,
-        metrics,
-        login,
-    };
-    let schema = graphql::build_schema(state.clone());
-    Ok((http::router(state.clone(), schema), state))
-}
-
-/// Serves `router` on `listener` within `limits` until `shutdown` resolves, then drains
-/// in-flight requests for at most ten seconds (see [`http::server`]).
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    limits: &config::ServerLimits,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    http::server::serve(listener, router, limits, shutdown).await
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// Builds the app and serves it on `LISTEN_ADDR` until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> Result<(), StartError> {
-    let addr = config.listen_addr;
-    let (router, state) = build_app(config).await?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Listen { addr, source })?;
-    tracing::info!(%addr, "cachegraph listening; GraphiQL at http://{addr}/graphql");
-    serve(listener, router, &state.config.server, shutdown_signal())
-        .await
-        .map_err(StartError::Serve)
-}
+pub use startup::build_app_with;
+pub use startup::{StartError, build_app, run, serve, shutdown_signal};
+pub use state::AppState;

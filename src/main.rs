@@ -1,8 +1,6 @@
 //! `cachegraph [serve | migrate | export-schema [PATH]]`: parse config, init tracing, run.
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
-
 /// Large allocations are mapped and unmapped, never kept in a thread's heap: glibc otherwise
 /// raises its mmap threshold after the first free of an argon2 buffer (19 MiB), and every
 /// thread that hashed a password keeps one for good (measured by `scripts/floods`: +370 MiB
@@ -49,12 +47,7 @@ async fn run() -> ExitCode {
     }
 
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,fred=warn")),
-        )
-        .init();
+    cachegraph::telemetry::init();
     let config = match cachegraph::config::Config::from_env() {
         Ok(config) => config,
         Err(e) => {

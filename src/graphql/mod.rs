@@ -3,17 +3,15 @@
 //! [`schema_builder`] needs no runtime data, so `cachegraph export-schema` and the schema-drift
 //! test can produce `schema.graphql` without a database.
 mod guards;
-mod mutation;
 pub mod prepare;
-mod query;
+mod roots;
 mod types;
 mod validation_cache;
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
-pub use mutation::Mutation;
 pub use prepare::{Preparer, RequestKey};
-pub use query::Query;
+pub use roots::{Mutation, Query};
 
 use crate::{AppState, config::Config};
 
@@ -22,7 +20,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits, without runtime data.
 pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(config.limits.max_depth)
         .limit_complexity(config.limits.max_complexity)
         .limit_recursive_depth(config.limits.max_depth.max(32))

@@ -1,0 +1,59 @@
+//! The cache administration part of the API: `cacheStats` and `clearCache`, admin only.
+use async_graphql::{Context, Object, Result};
+
+use crate::{
+    cache::ClearError,
+    error::AppError,
+    graphql::{
+        guards::{AdminOnly, state, viewer},
+        types::{CacheStats, ClearCacheResult},
+    },
+};
+
+/// The cache queries.
+#[derive(Default)]
+pub struct CacheQuery;
+
+#[Object]
+impl CacheQuery {
+    /// This process's cache counters and what Redis says of itself. Admin only.
+    #[graphql(guard = "AdminOnly", cache_control(private, no_cache))]
+    async fn cache_stats(&self, ctx: &Context<'_>) -> Result<CacheStats> {
+        crate::cache::request::uncacheable();
+        Ok(state(ctx)?.users.store().cache().report().await.into())
+    }
+}
+
+/// The cache mutations.
+#[derive(Default)]
+pub struct CacheMutation;
+
+/// Never cached: the resolver marks its request uncacheable first.
+#[Object]
+impl CacheMutation {
+    /// Deletes cache keys matching a Redis glob relative to the namespace. Admin only.
+    #[graphql(guard = "AdminOnly")]
+    async fn clear_cache(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "\"*\".to_string()")] pattern: String,
+    ) -> Result<ClearCacheResult> {
+        crate::cache::request::uncacheable();
+        let viewer = viewer(ctx).await?;
+        let cleared = state(ctx)?
+            .users
+            .store()
+            .cache()
+            .clear(&pattern)
+            .await
+            .map_err(|err| match err {
+                ClearError::Pattern(e) => AppError::bad_input("pattern", e.to_string()),
+                ClearError::Cache(e) => AppError::internal(e),
+            })?;
+        tracing::info!(by = viewer.id(), pattern, cleared, "cache cleared");
+        Ok(ClearCacheResult {
+            cleared: cleared as i64,
+            pattern,
+        })
+    }
+}

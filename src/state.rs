@@ -1,0 +1,21 @@
+//! The state every request can reach: one explicit struct of cheap handles, built at start-up
+//! ([`crate::startup`]) and cloned per request. No globals.
+use std::sync::Arc;
+
+use crate::{
+    auth::{Jwt, LoginThrottle},
+    config::Config,
+    http::Metrics,
+    users::UserService,
+};
+
+/// What every request can reach: cheap handles, cloned per request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub users: UserService,
+    pub jwt: Arc<Jwt>,
+    pub metrics: Metrics,
+    /// Throttles logins and bounds password hashing.
+    pub login: Arc<LoginThrottle>,
+}
