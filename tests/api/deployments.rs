@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{Backend, Db, PASSWORD, Spawn, TestApp, TestDb, code},
-    topology::{Proxy, Redis, Topology},
+    proxy::Proxy,
+    topology::{Redis, Topology},
 };
 
 async fn by_email(app: &TestApp, email: &str) -> Value {

@@ -1,4 +1,5 @@
 //! Integration tests: the real app over HTTP, real Redis servers, real databases.
+mod fixtures;
 mod helpers;
 
 mod attacks;
@@ -8,6 +9,7 @@ mod consistency;
 mod deployments;
 mod http;
 mod products;
+mod proxy;
 mod responses;
 mod server;
 mod stress;

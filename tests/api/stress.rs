@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::{
     consistency::{cached_user, db_user},
     helpers::{Backend, Db, Spawn, TestApp, TestDb},
-    topology::{Proxy, Redis, Topology},
+    proxy::Proxy,
+    topology::{Redis, Topology},
 };
 
 /// (user index, start time, stamp read, how it was read).
