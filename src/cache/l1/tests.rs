@@ -1,0 +1,87 @@
+//! Unit tests of the parent module.
+use super::*;
+
+fn live() -> L1 {
+    let l1 = L1::new(100, 1 << 20, Duration::from_secs(60));
+    l1.set_live(true);
+    l1
+}
+
+#[test]
+fn fills_serve_until_invalidated() {
+    let l1 = live();
+    let fence = l1.fence();
+    l1.fill("k", "v1", fence);
+    assert_eq!(l1.get("k").unwrap().raw(), "v1");
+    l1.invalidate("k");
+    assert!(l1.get("k").is_none());
+}
+
+#[test]
+fn a_fill_that_read_before_an_invalidation_is_dropped() {
+    let l1 = live();
+    let fence = l1.fence(); // read starts
+    l1.invalidate("k"); // the key changes meanwhile
+    l1.fill("k", "old", fence); // the read's old value arrives
+    assert!(l1.get("k").is_none());
+    let later = l1.fence();
+    l1.fill("k", "new", later);
+    assert_eq!(l1.get("k").unwrap().raw(), "new");
+}
+
+#[test]
+fn a_slow_fill_cannot_replace_a_newer_one() {
+    let l1 = live();
+    let slow = l1.fence(); // reads the old value
+    l1.invalidate("k"); // the key changes
+    let fast = l1.fence(); // reads the new value, fills first
+    l1.fill("k", "new", fast);
+    l1.fill("k", "old", slow); // the slow read arrives last
+    assert_eq!(l1.get("k").unwrap().raw(), "new");
+}
+
+#[test]
+fn flush_drops_everything_and_older_fills() {
+    let l1 = live();
+    let fence = l1.fence();
+    l1.fill("a", "1", l1.fence());
+    l1.flush();
+    l1.fill("b", "2", fence);
+    assert!(l1.get("a").is_none() && l1.get("b").is_none());
+}
+
+#[test]
+fn bounded_by_entries_and_by_bytes() {
+    let by_entries = L1::new(10, 1 << 30, Duration::from_secs(60));
+    by_entries.set_live(true);
+    let by_bytes = L1::new(1_000_000, 10_000, Duration::from_secs(60));
+    by_bytes.set_live(true);
+    for i in 0..200 {
+        by_entries.fill(&format!("k{i}"), "v", by_entries.fence());
+        by_bytes.fill(&format!("k{i}"), &"x".repeat(1000), by_bytes.fence());
+    }
+    by_entries.slots.run_pending_tasks();
+    by_bytes.slots.run_pending_tasks();
+    assert!(by_entries.slots.entry_count() <= 10);
+    assert!(by_bytes.slots.weighted_size() <= 10_000);
+}
+
+#[test]
+fn not_live_serves_nothing() {
+    let l1 = L1::new(100, 1 << 20, Duration::from_secs(60));
+    l1.fill("k", "v", l1.fence());
+    assert!(l1.get("k").is_none());
+}
+
+#[test]
+fn decoded_once() {
+    let e = Entry::new("41");
+    let calls = std::cell::Cell::new(0);
+    let d = |s: &str| {
+        calls.set(calls.get() + 1);
+        s.parse::<u32>().ok().map(|n| n + 1)
+    };
+    assert_eq!(*e.decoded(d).unwrap(), 42);
+    assert_eq!(*e.decoded(d).unwrap(), 42);
+    assert_eq!(calls.get(), 1);
+}
