@@ -10,7 +10,7 @@ use super::{
     entity::{EntityCache, Pointer, Source, Versioned},
 };
 use crate::{
-    db::{DbError, UserRepo, UserRow},
+    db::{DbError, NewUser, UserChanges, UserRepo},
     domain::User,
 };
 
@@ -70,7 +70,9 @@ impl CachedUsers {
         Self { repo, cache, users }
     }
 
-    /// The repository underneath (for writes, login and health checks).
+    /// The repository underneath, for what the cache does not serve (login, the admin
+    /// bootstrap check, health). Writes go through [`CachedUsers::insert`], `update` and
+    /// `delete`, which own "commit, then write through".
     pub fn repo(&self) -> &UserRepo {
         &self.repo
     }
@@ -126,23 +128,38 @@ impl CachedUsers {
             .await
     }
 
-    // ---- write-through, after the database commit ----
+    // ---- writes: the commit, then the write-through, as one call ----
 
-    /// After an insert: the new entry, its email pointer, and every list invalidated.
-    pub async fn created(&self, row: &UserRow) {
-        self.users.written(&User::from(row.clone()), None).await;
+    /// Inserts a user at version 1, then writes it through: its entry, its email pointer,
+    /// every list invalidated. Returns once the write may be acknowledged.
+    pub async fn insert(&self, new: NewUser) -> Result<User, DbError> {
+        let user = User::from(self.repo.insert(new).await?);
+        self.users.written(&user, None).await;
+        Ok(user)
     }
 
-    /// After an update: the new entry (set-if-newer), the old email's pointer removed, the new
-    /// one written, and every list invalidated.
-    pub async fn updated(&self, old_email: &str, row: &UserRow) {
-        let user = User::from(row.clone());
-        let old = (old_email != user.email).then_some(old_email);
+    /// Applies `changes` (the version moves on in the same statement), then writes through:
+    /// the entry (set-if-newer), the old email's pointer removed, the new one written, every
+    /// list invalidated. `None` when there is no such user.
+    pub async fn update(&self, id: i64, changes: UserChanges) -> Result<Option<User>, DbError> {
+        let Some((old_email, row)) = self.repo.update(id, changes).await? else {
+            return Ok(None);
+        };
+        let user = User::from(row);
+        let old = (old_email != user.email).then_some(old_email.as_str());
         self.users.written(&user, old).await;
+        Ok(Some(user))
     }
 
-    /// After a delete: a tombstone, the pointer removed, and every list invalidated.
-    pub async fn deleted(&self, row: &UserRow) {
-        self.users.deleted(&User::from(row.clone())).await;
+    /// Deletes a user, then writes a tombstone, removes the pointer and invalidates every list.
+    /// `false` when there was no such user.
+    pub async fn delete(&self, id: i64) -> Result<bool, DbError> {
+        match self.repo.delete(id).await? {
+            Some(row) => {
+                self.users.deleted(&User::from(row)).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }

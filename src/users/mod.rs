@@ -84,9 +84,8 @@ impl UserService {
         let full_name = validate::full_name(&input.full_name)?;
         validate::password(&input.password)?;
         let password_hash = password::hash(input.password).await?;
-        let row = self
+        let user = self
             .store
-            .repo()
             .insert(NewUser {
                 email,
                 full_name,
@@ -95,9 +94,8 @@ impl UserService {
                 is_active: input.is_active,
             })
             .await?;
-        self.store.created(&row).await;
-        tracing::info!(user_id = row.id, "user created");
-        Ok(User::from(row))
+        tracing::info!(user_id = user.id, "user created");
+        Ok(user)
     }
 
     /// `updateUser`: admins change anything; a user changes only its own email, name and
@@ -129,25 +127,21 @@ impl UserService {
             validate::password(&pw)?;
             changes.password_hash = Some(password::hash(pw).await?);
         }
-        let Some((old_email, row)) = self.store.repo().update(id, changes).await? else {
+        let Some(user) = self.store.update(id, changes).await? else {
             return Err(AppError::NotFound(format!("no user with id {id}").into()));
         };
-        self.store.updated(&old_email, &row).await;
         tracing::info!(user_id = id, by = viewer.id(), "user updated");
-        Ok(User::from(row))
+        Ok(user)
     }
 
     /// `deleteUser`: `false` when there was no such user.
     pub async fn delete(&self, viewer: &Viewer, id: &str) -> AppResult<bool> {
         let id = validate::id(id)?;
-        match self.store.repo().delete(id).await? {
-            Some(row) => {
-                self.store.deleted(&row).await;
-                tracing::info!(user_id = id, by = viewer.id(), "user deleted");
-                Ok(true)
-            }
-            None => Ok(false),
+        let deleted = self.store.delete(id).await?;
+        if deleted {
+            tracing::info!(user_id = id, by = viewer.id(), "user deleted");
         }
+        Ok(deleted)
     }
 
     /// At start: when no admin exists, create `email` with `password`.
