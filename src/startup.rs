@@ -74,7 +74,7 @@ async fn build(
     let owed = db::OwedLog::new(db.clone());
     let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
     let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
-    let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache));
+    let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache.clone()));
 
     let secret = match &config.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
@@ -104,6 +104,7 @@ async fn build(
 
     let state = AppState {
         config: Arc::new(config),
+        cache,
         users,
         jwt,
         metrics,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::{
     auth::{Jwt, LoginThrottle},
+    cache::Cache,
     config::Config,
     http::Metrics,
     users::UserService,
@@ -13,6 +14,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The cache, for what is not users: stats, clearing, the response cache, health.
+    pub cache: Cache,
     pub users: UserService,
     pub jwt: Arc<Jwt>,
     pub metrics: Metrics,

@@ -186,7 +186,7 @@ async fn kept(
     key: &RequestKey,
 ) -> Option<axum::response::Response> {
     let app = &state.app;
-    let cache = app.users.store().cache();
+    let cache = &app.cache;
     let responses = cache.responses()?;
     // With the caller when it is kept per caller (looked for only when the caller is known).
     let mut hit = responses.get(&key.0, None).map(|hit| (hit, None));
@@ -280,7 +280,7 @@ async fn respond(
         app.config.limits.max_errors,
     );
     let ok = response.is_ok();
-    if let Some(responses) = app.users.store().cache().responses()
+    if let Some(responses) = app.cache.responses()
         && ok
         && response.http_headers.is_empty()
         && let Ok(body) = serde_json::to_vec(&response)

@@ -8,9 +8,16 @@ use std::sync::Arc;
 use super::HttpState;
 
 pub async fn health(State(state): State<Arc<HttpState>>) -> (StatusCode, Json<Value>) {
-    let store = state.app.users.store();
-    let database_up = store.repo().connection().ping().await.is_ok();
-    let cache = store.cache();
+    let database_up = state
+        .app
+        .users
+        .store()
+        .repo()
+        .connection()
+        .ping()
+        .await
+        .is_ok();
+    let cache = &state.app.cache;
     let cache_status = match (cache.backend_name(), cache.is_available()) {
         ("none", _) => "disabled",
         (_, true) => "available",

@@ -122,7 +122,7 @@ impl Metrics {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
-    let cache = state.app.users.store().cache();
+    let cache = &state.app.cache;
     let m = &state.app.metrics;
     m.breaker_open.set(i64::from(
         !cache.is_available() && cache.backend_name() != "none",

@@ -20,7 +20,7 @@ impl CacheQuery {
     #[graphql(guard = "AdminOnly", cache_control(private, no_cache))]
     async fn cache_stats(&self, ctx: &Context<'_>) -> Result<CacheStats> {
         crate::cache::request::uncacheable();
-        Ok(state(ctx)?.users.store().cache().report().await.into())
+        Ok(state(ctx)?.cache.report().await.into())
     }
 }
 
@@ -41,9 +41,7 @@ impl CacheMutation {
         crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         let cleared = state(ctx)?
-            .users
-            .store()
-            .cache()
+            .cache
             .clear(&pattern)
             .await
             .map_err(|err| match err {
