@@ -128,32 +128,32 @@ impl Cache {
         deployment: &str,
         owed: OwedLog,
     ) -> Result<Self, CacheError> {
-        let namespace = namespace(&config.cache_prefix, deployment);
-        let shared = config.cache_backend == CacheBackendKind::Redis;
+        let namespace = namespace(&config.cache.prefix, deployment);
+        let shared = config.cache.backend == CacheBackendKind::Redis;
         let store = Self::open_store(config, &namespace)?;
         let exact_invalidation = match &store {
             Some(Stores::Tracked(_) | Stores::Memory(_)) => true,
             Some(Stores::Redis(_)) | None => false,
         };
-        let responses = (config.cache_responses && exact_invalidation).then(|| {
-            responses::Responses::new(config.cache_responses_bytes, config.cache_l1_max_age)
+        let responses = (config.cache.responses && exact_invalidation).then(|| {
+            responses::Responses::new(config.cache.responses_bytes, config.cache.l1_max_age)
         });
         let cache = Self {
             inner: Arc::new(Inner {
                 store,
-                kind: config.cache_backend,
+                kind: config.cache.backend,
                 health: Health::default(),
                 stats,
                 prefix: namespace,
-                user_ttl: config.cache_user_ttl,
-                default_ttl: config.cache_default_ttl,
-                breaker_interval: config.cache_breaker_interval,
+                user_ttl: config.cache.user_ttl,
+                default_ttl: config.cache.default_ttl,
+                breaker_interval: config.cache.breaker_interval,
                 flights: Flights::default(),
                 epoch: AtomicU64::new(0),
                 pause,
                 responses,
                 owed_log: shared.then_some(owed),
-                trust: shared.then(|| Trust::new(config.cache_trust_window)),
+                trust: shared.then(|| Trust::new(config.cache.trust_window)),
                 kinds: Default::default(),
                 count_failure: fred::types::scripts::Script::from_lua(counters::FAIL),
             }),
@@ -187,19 +187,19 @@ impl Cache {
 
     /// The configured store: Redis (behind L1 with `CACHE_L1`), in-process, or none.
     fn open_store(config: &Config, namespace: &str) -> Result<Option<Stores>, CacheError> {
-        Ok(match config.cache_backend {
+        Ok(match config.cache.backend {
             CacheBackendKind::Redis => {
                 let redis = RedisBackend::connect(
                     config.redis_url.expose(),
-                    config.cache_pool_size,
-                    config.cache_timeout,
-                    config.cache_write_timeout,
+                    config.cache.pool_size,
+                    config.cache.timeout,
+                    config.cache.write_timeout,
                 )?;
-                if config.cache_l1 {
+                if config.cache.l1 {
                     let l1 = Arc::new(L1::new(
-                        config.cache_l1_capacity,
-                        config.cache_l1_bytes,
-                        config.cache_l1_max_age,
+                        config.cache.l1_capacity,
+                        config.cache.l1_bytes,
+                        config.cache.l1_max_age,
                     ));
                     l1.track(config.redis_url.expose(), namespace, redis.clients())?;
                     Some(Stores::Tracked(Box::new(Tracked::new(redis, l1))))
@@ -208,7 +208,7 @@ impl Cache {
                 }
             }
             CacheBackendKind::Memory => Some(Stores::Memory(MemoryBackend::new(
-                config.cache_memory_capacity,
+                config.cache.memory_capacity,
             ))),
             CacheBackendKind::None => None,
         })

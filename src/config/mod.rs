@@ -3,8 +3,11 @@
 //! Every variable of the contract is here with its default. A value that does not parse stops
 //! start-up with an error naming the variable; secrets are wrapped in [`Secret`] so that neither
 //! `Debug` nor a log line can print them.
+mod cache;
 mod env;
 mod limits;
+
+pub use cache::CacheSettings;
 
 use std::{fmt, net::SocketAddr, time::Duration};
 
@@ -69,44 +72,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `REDIS_URL`: `redis://`, `rediss://`, `redis-cluster://` or `redis-sentinel://`.
     pub redis_url: Secret,
-    /// `CACHE_BACKEND`: redis, memory or none.
-    pub cache_backend: CacheBackendKind,
-    /// `CACHE_PREFIX`: every key this server writes starts with it.
-    pub cache_prefix: String,
-    /// `CACHE_DEFAULT_TTL`: lists and aggregates.
-    pub cache_default_ttl: Duration,
-    /// `CACHE_USER_TTL`: user entries.
-    pub cache_user_ttl: Duration,
-    /// `CACHE_TIMEOUT_MS`: how long one Redis command may take before the database answers instead.
-    pub cache_timeout: Duration,
-    /// `CACHE_WRITE_TIMEOUT_MS`: how long a cache write (write-through, invalidation, fill)
-    /// may take before it is given up and its keys are left to repair.
-    pub cache_write_timeout: Duration,
-    /// `CACHE_POOL_SIZE`: Redis connections per instance.
-    pub cache_pool_size: usize,
-    /// `CACHE_BREAKER_MS`: after a Redis failure, how long to skip Redis before probing it.
-    pub cache_breaker_interval: Duration,
-    /// `CACHE_TRUST_MS`: Redis is trusted only within this long of the last read of the
-    /// database's owed log; a mutation whose cache write failed is acknowledged this long (+10%)
-    /// after it recorded what it owed (see `cache::trust`).
-    pub cache_trust_window: Duration,
-    /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
-    pub cache_memory_capacity: u64,
-    /// `CACHE_PARSED_QUERIES`: reuse parsed and validated documents by query text.
-    pub cache_parsed_queries: bool,
-    /// `CACHE_RESPONSES`: keep whole responses, invalidated exactly by the entries they read.
-    pub cache_responses: bool,
-    /// `CACHE_RESPONSES_BYTES`: memory for kept responses.
-    pub cache_responses_bytes: u64,
-    /// `CACHE_L1`: keep an in-process copy of Redis entries, invalidated by Redis client
-    /// tracking (Redis backend only).
-    pub cache_l1: bool,
-    /// `CACHE_L1_CAPACITY`: entries kept in L1.
-    pub cache_l1_capacity: u64,
-    /// `CACHE_L1_BYTES`: memory for L1's keys and values.
-    pub cache_l1_bytes: u64,
-    /// `CACHE_L1_MAX_AGE_MS`: no L1 entry is served older than this, whatever tracking says.
-    pub cache_l1_max_age: Duration,
+    /// The cache's settings (`CACHE_*`).
+    pub cache: CacheSettings,
     /// `JWT_SECRET`: HS256 key; `None` means one is generated per start.
     pub jwt_secret: Option<Secret>,
     /// `JWT_TTL`: token lifetime.
@@ -169,33 +136,6 @@ impl Config {
             .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         check_redis_url(&redis_url)?;
 
-        let cache_backend = match env.get("CACHE_BACKEND").as_deref() {
-            None | Some("redis") => CacheBackendKind::Redis,
-            Some("memory") => CacheBackendKind::Memory,
-            Some("none") => CacheBackendKind::None,
-            Some(other) => {
-                return Err(invalid(
-                    "CACHE_BACKEND",
-                    format!("`{other}` is not one of redis, memory, none"),
-                ));
-            }
-        };
-
-        let cache_prefix = env
-            .get("CACHE_PREFIX")
-            .unwrap_or_else(|| "cachegraph:".into());
-        if cache_prefix.is_empty()
-            || cache_prefix.len() > 64
-            || cache_prefix.chars().any(char::is_control)
-            || cache_prefix.contains(['{', '}'])
-        {
-            // A brace would make the prefix a cluster hash tag: every key in one slot.
-            return Err(invalid(
-                "CACHE_PREFIX",
-                "must be 1 to 64 printable characters, without `{` or `}`",
-            ));
-        }
-
         let admin_email = env
             .get("ADMIN_EMAIL")
             .unwrap_or_else(|| "admin@example.com".into())
@@ -246,25 +186,7 @@ impl Config {
             database_url: Secret::new(database_url),
             database_max_connections: env.positive("DATABASE_MAX_CONNECTIONS", 10)? as u32,
             redis_url: Secret::new(redis_url),
-            cache_backend,
-            cache_prefix,
-            cache_default_ttl: env.secs("CACHE_DEFAULT_TTL", 300)?,
-            cache_user_ttl: env.secs("CACHE_USER_TTL", 600)?,
-            cache_timeout: env.millis("CACHE_TIMEOUT_MS", 200)?,
-            cache_write_timeout: env.millis("CACHE_WRITE_TIMEOUT_MS", 1000)?,
-            cache_pool_size: env.positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
-            cache_breaker_interval: env.millis("CACHE_BREAKER_MS", 1000)?,
-            cache_trust_window: Duration::from_millis(
-                env.bounded("CACHE_TRUST_MS", 1000, 60_000)?.max(40),
-            ),
-            cache_memory_capacity: env.positive("CACHE_MEMORY_CAPACITY", 100_000)?,
-            cache_l1: env.flag("CACHE_L1", true)?,
-            cache_parsed_queries: env.flag("CACHE_PARSED_QUERIES", true)?,
-            cache_responses: env.flag("CACHE_RESPONSES", true)?,
-            cache_responses_bytes: env.positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
-            cache_l1_capacity: env.positive("CACHE_L1_CAPACITY", 100_000)?,
-            cache_l1_bytes: env.positive("CACHE_L1_BYTES", 256 << 20)?,
-            cache_l1_max_age: Duration::from_millis(env.positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
+            cache: CacheSettings::read(&env)?,
             jwt_secret,
             jwt_ttl: env.secs("JWT_TTL", 3600)?,
             admin_email,

@@ -16,11 +16,11 @@ fn defaults_match_the_contract() {
     assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8000");
     assert_eq!(c.database_url.expose(), "sqlite://data/app.db?mode=rwc");
     assert_eq!(c.redis_url.expose(), "redis://127.0.0.1:6379");
-    assert_eq!(c.cache_backend, CacheBackendKind::Redis);
-    assert_eq!(c.cache_prefix, "cachegraph:");
-    assert_eq!(c.cache_default_ttl, Duration::from_secs(300));
-    assert_eq!(c.cache_user_ttl, Duration::from_secs(600));
-    assert_eq!(c.cache_timeout, Duration::from_millis(200));
+    assert_eq!(c.cache.backend, CacheBackendKind::Redis);
+    assert_eq!(c.cache.prefix, "cachegraph:");
+    assert_eq!(c.cache.default_ttl, Duration::from_secs(300));
+    assert_eq!(c.cache.user_ttl, Duration::from_secs(600));
+    assert_eq!(c.cache.timeout, Duration::from_millis(200));
     assert_eq!(c.jwt_ttl, Duration::from_secs(3600));
     assert_eq!(c.admin_email, "admin@example.com");
     assert!(c.admin_password.is_none() && c.jwt_secret.is_none());

@@ -32,7 +32,7 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySu
 /// `CACHE_PARSED_QUERIES=false`.
 pub fn build_schema(state: AppState) -> AppSchema {
     let mut builder = schema_builder(&state.config);
-    if state.config.cache_parsed_queries {
+    if state.config.cache.parsed_queries {
         builder = builder.extension(validation_cache::ValidationCache::new(
             VALIDATION_CACHE_BYTES,
         ));

@@ -36,7 +36,7 @@ pub struct HttpState {
 /// The application's routes, with CORS and request logs.
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
-    let preparer = Preparer::new(app.config.limits.clone(), app.config.cache_parsed_queries);
+    let preparer = Preparer::new(app.config.limits.clone(), app.config.cache.parsed_queries);
     let router = Router::new()
         .route(
             "/graphql",

@@ -167,7 +167,7 @@ impl TestApp {
         app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         // Every layer on: with Redis up, wait (bounded) until L1 serves, so tests exercise it.
         let cache = app.state.users.store().cache().clone();
-        if app.state.config.cache_l1 && cache.backend_name() == "redis" && cache.is_available() {
+        if app.state.config.cache.l1 && cache.backend_name() == "redis" && cache.is_available() {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
             while !cache.l1_live() && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -355,7 +355,7 @@ impl TestApp {
 
     /// The `CACHE_PREFIX` of this app (give it to an instance that should share its cache).
     pub fn prefix(&self) -> &str {
-        &self.state.config.cache_prefix
+        &self.state.config.cache.prefix
     }
 
     /// The namespace its keys live under: the prefix and the database's deployment id.

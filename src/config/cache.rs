@@ -1,0 +1,103 @@
+//! The cache's settings: every `CACHE_*` variable, read and checked in one place.
+use std::time::Duration;
+
+use super::{
+    CacheBackendKind, ConfigError,
+    env::{Env, invalid},
+};
+
+/// How the cache is set up.
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    /// `CACHE_BACKEND`: redis, memory or none.
+    pub backend: CacheBackendKind,
+    /// `CACHE_PREFIX`: every key this server writes starts with it.
+    pub prefix: String,
+    /// `CACHE_DEFAULT_TTL`: lists and aggregates.
+    pub default_ttl: Duration,
+    /// `CACHE_USER_TTL`: user entries.
+    pub user_ttl: Duration,
+    /// `CACHE_TIMEOUT_MS`: how long one Redis command may take before the database answers instead.
+    pub timeout: Duration,
+    /// `CACHE_WRITE_TIMEOUT_MS`: how long a cache write (write-through, invalidation, fill)
+    /// may take before it is given up and its keys are left to repair.
+    pub write_timeout: Duration,
+    /// `CACHE_POOL_SIZE`: Redis connections per instance.
+    pub pool_size: usize,
+    /// `CACHE_BREAKER_MS`: after a Redis failure, how long to skip Redis before probing it.
+    pub breaker_interval: Duration,
+    /// `CACHE_TRUST_MS`: Redis is trusted only within this long of the last read of the
+    /// database's owed log; a mutation whose cache write failed is acknowledged this long (+10%)
+    /// after it recorded what it owed (see `cache::trust`).
+    pub trust_window: Duration,
+    /// `CACHE_MEMORY_CAPACITY`: entries kept by the memory backend.
+    pub memory_capacity: u64,
+    /// `CACHE_PARSED_QUERIES`: reuse parsed and validated documents by query text.
+    pub parsed_queries: bool,
+    /// `CACHE_RESPONSES`: keep whole responses, invalidated exactly by the entries they read.
+    pub responses: bool,
+    /// `CACHE_RESPONSES_BYTES`: memory for kept responses.
+    pub responses_bytes: u64,
+    /// `CACHE_L1`: keep an in-process copy of Redis entries, invalidated by Redis client
+    /// tracking (Redis backend only).
+    pub l1: bool,
+    /// `CACHE_L1_CAPACITY`: entries kept in L1.
+    pub l1_capacity: u64,
+    /// `CACHE_L1_BYTES`: memory for L1's keys and values.
+    pub l1_bytes: u64,
+    /// `CACHE_L1_MAX_AGE_MS`: no L1 entry is served older than this, whatever tracking says.
+    pub l1_max_age: Duration,
+}
+
+impl CacheSettings {
+    pub(super) fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let cache_backend = match env.get("CACHE_BACKEND").as_deref() {
+            None | Some("redis") => CacheBackendKind::Redis,
+            Some("memory") => CacheBackendKind::Memory,
+            Some("none") => CacheBackendKind::None,
+            Some(other) => {
+                return Err(invalid(
+                    "CACHE_BACKEND",
+                    format!("`{other}` is not one of redis, memory, none"),
+                ));
+            }
+        };
+
+        let cache_prefix = env
+            .get("CACHE_PREFIX")
+            .unwrap_or_else(|| "cachegraph:".into());
+        if cache_prefix.is_empty()
+            || cache_prefix.len() > 64
+            || cache_prefix.chars().any(char::is_control)
+            || cache_prefix.contains(['{', '}'])
+        {
+            // A brace would make the prefix a cluster hash tag: every key in one slot.
+            return Err(invalid(
+                "CACHE_PREFIX",
+                "must be 1 to 64 printable characters, without `{` or `}`",
+            ));
+        }
+
+        Ok(Self {
+            backend: cache_backend,
+            prefix: cache_prefix,
+            default_ttl: env.secs("CACHE_DEFAULT_TTL", 300)?,
+            user_ttl: env.secs("CACHE_USER_TTL", 600)?,
+            timeout: env.millis("CACHE_TIMEOUT_MS", 200)?,
+            write_timeout: env.millis("CACHE_WRITE_TIMEOUT_MS", 1000)?,
+            pool_size: env.positive("CACHE_POOL_SIZE", 4)?.min(64) as usize,
+            breaker_interval: env.millis("CACHE_BREAKER_MS", 1000)?,
+            trust_window: Duration::from_millis(
+                env.bounded("CACHE_TRUST_MS", 1000, 60_000)?.max(40),
+            ),
+            memory_capacity: env.positive("CACHE_MEMORY_CAPACITY", 100_000)?,
+            l1: env.flag("CACHE_L1", true)?,
+            parsed_queries: env.flag("CACHE_PARSED_QUERIES", true)?,
+            responses: env.flag("CACHE_RESPONSES", true)?,
+            responses_bytes: env.positive("CACHE_RESPONSES_BYTES", 64 << 20)?,
+            l1_capacity: env.positive("CACHE_L1_CAPACITY", 100_000)?,
+            l1_bytes: env.positive("CACHE_L1_BYTES", 256 << 20)?,
+            l1_max_age: Duration::from_millis(env.positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
+        })
+    }
+}
