@@ -17,10 +17,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use fred::{
     prelude::*,
-    types::{
-        ClusterHash, ClusterStateChange, CustomCommand, RespVersion,
-        config::{ReconnectPolicy, Server},
-    },
+    types::{ClusterHash, ClusterStateChange, CustomCommand, config::Server},
 };
 use tokio::{
     sync::{mpsc, oneshot},
@@ -185,24 +182,7 @@ impl L1 {
         namespace: &str,
         pool: &[Client],
     ) -> Result<(), fred::error::Error> {
-        let mut config = Config::from_url(url)?;
-        config.version = RespVersion::RESP3;
-        config.fail_fast = false;
-        let mut builder = Builder::from_config(config);
-        builder
-            .with_performance_config(|p| {
-                p.default_command_timeout = Duration::from_secs(2);
-                p.broadcast_channel_capacity = 8192;
-            })
-            .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(2);
-                c.internal_command_timeout = Duration::from_secs(2);
-                c.unresponsive = fred::types::config::UnresponsiveConfig {
-                    max_timeout: Some(Duration::from_secs(2)),
-                    interval: Duration::from_millis(500),
-                };
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let builder = crate::cache::store::builder(url, true, Duration::from_secs(2))?;
         let tracker = Tracker {
             client: builder.build()?,
             namespace: namespace.to_owned(),

@@ -16,6 +16,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
+pub(crate) use redis::builder;
 pub use tracked::Tracked;
 
 use super::{CacheError, ServerInfo, l1::Entry};

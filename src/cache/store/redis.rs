@@ -54,6 +54,42 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 "#;
 
+/// The one way this server configures a fred client for `url`: RESP3 when `resp3` (tracking
+/// needs it; its pushes then get a deep event channel), every command bounded by `timeout`,
+/// the first connection retried with the
+/// reconnect policy instead of failing start-up, a paused or silent server's connection closed
+/// after 2 s and reconnected with exponential backoff (0.1 to 5 s, for ever).
+pub(crate) fn builder(
+    url: &str,
+    resp3: bool,
+    timeout: Duration,
+) -> Result<Builder, fred::error::Error> {
+    let mut config = Config::from_url(url)?;
+    if resp3 {
+        config.version = fred::types::RespVersion::RESP3;
+    }
+    config.fail_fast = false;
+    let mut builder = Builder::from_config(config);
+    builder
+        .with_performance_config(|p| {
+            p.default_command_timeout = timeout;
+            if resp3 {
+                // Invalidation pushes arrive in bursts; a lagging channel flushes L1.
+                p.broadcast_channel_capacity = 8192;
+            }
+        })
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(2);
+            c.unresponsive = UnresponsiveConfig {
+                max_timeout: Some(Duration::from_secs(2)),
+                interval: Duration::from_millis(500),
+            };
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    Ok(builder)
+}
+
 /// A fred pool with the scripts it runs.
 pub struct RedisBackend {
     pool: Pool,
@@ -74,23 +110,7 @@ impl RedisBackend {
         timeout: Duration,
         write_timeout: Duration,
     ) -> Result<Self, CacheError> {
-        let mut config = Config::from_url(url)?;
-        // Retry the first connection with the reconnect policy instead of failing start-up.
-        config.fail_fast = false;
-        let mut builder = Builder::from_config(config);
-        builder
-            .with_performance_config(|p| p.default_command_timeout = timeout)
-            .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(2);
-                c.internal_command_timeout = Duration::from_secs(2);
-                // A paused or silent server: close the connection and reconnect.
-                c.unresponsive = UnresponsiveConfig {
-                    max_timeout: Some(Duration::from_secs(2)),
-                    interval: Duration::from_millis(500),
-                };
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
-        let pool = builder.build_pool(pool_size)?;
+        let pool = builder(url, false, timeout)?.build_pool(pool_size)?;
         // The handle finishes only when the pool quits; the connections live in their own tasks.
         let _connections = pool.connect();
         Ok(Self {
