@@ -84,7 +84,6 @@ pub enum CacheError {
 struct Inner {
     /// `None` with `CACHE_BACKEND=none`.
     store: Option<Stores>,
-    kind: CacheBackendKind,
     health: Health,
     stats: Stats,
     prefix: String,
@@ -141,7 +140,6 @@ impl Cache {
         let cache = Self {
             inner: Arc::new(Inner {
                 store,
-                kind: config.cache.backend,
                 health: Health::default(),
                 stats,
                 prefix: namespace,
@@ -221,7 +219,11 @@ impl Cache {
 
     /// `redis`, `memory` or `none`.
     pub fn backend_name(&self) -> &'static str {
-        self.inner.kind.as_str()
+        match &self.inner.store {
+            Some(Stores::Redis(_) | Stores::Tracked(_)) => "redis",
+            Some(Stores::Memory(_)) => "memory",
+            None => "none",
+        }
     }
 
     /// Whether requests use the cache right now: the breaker is closed and, with Redis, the

@@ -71,25 +71,41 @@ async fn stale_reads_after_renames(
     stale
 }
 
+/// Nine users created through `app` (their 18 keys land on every primary of a cluster).
+async fn nine_users(app: &TestApp, stem: &str) -> Vec<(String, String)> {
+    let mut users = Vec::new();
+    for i in 0..9 {
+        let email = format!("{stem}{i}@example.com");
+        users.push((app.create_user(&email, "USER").await, email));
+    }
+    users
+}
+
+/// Rounds of [`stale_reads_after_renames`], the writer alternating between `a` and `b`.
+async fn alternating_rounds(
+    a: &TestApp,
+    b: &TestApp,
+    users: &[(String, String)],
+    rounds: std::ops::Range<usize>,
+) -> Vec<(&'static str, String, Value)> {
+    let mut stale = Vec::new();
+    for round in rounds {
+        let (writer, reader) = if round % 2 == 0 { (a, b) } else { (b, a) };
+        stale.extend(stale_reads_after_renames(writer, reader, users, round).await);
+    }
+    stale
+}
+
 async fn two_instances_stay_exact(topology: Topology) {
     let redis = Redis::start(topology).await;
     let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
-    // Nine users: their 18 keys land on every primary of a cluster but rarely.
-    let mut users = Vec::new();
-    for i in 0..9 {
-        let email = format!("spread{i}@example.com");
-        users.push((a.create_user(&email, "USER").await, email));
-    }
+    let users = nine_users(&a, "spread").await;
     let served = |app: &TestApp| {
         let cache = app.state.users.store().cache();
         cache.responses().map_or(0, |r| r.served_count())
     };
     let before = (served(&a), served(&b));
-    let mut stale = Vec::new();
-    for round in 0..4 {
-        let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        stale.extend(stale_reads_after_renames(writer, reader, &users, round).await);
-    }
+    let stale = alternating_rounds(&a, &b, &users, 0..4).await;
     assert!(
         stale.is_empty(),
         "{topology:?}: {} stale reads of 108, e.g. {:?}",
@@ -121,21 +137,32 @@ async fn sentinel_two_instances_stay_exact() {
 async fn cluster_failover_stays_exact() {
     let redis = Redis::start(Topology::ClusterWithReplicas).await;
     let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
-    let mut users = Vec::new();
-    for i in 0..9 {
-        let email = format!("fo{i}@example.com");
-        users.push((a.create_user(&email, "USER").await, email));
-    }
+    let users = nine_users(&a, "fo").await;
     let mut stale = stale_reads_after_renames(&a, &b, &users, 0).await;
     for (id, email) in &users {
         b.name_of(id).await;
         by_email(&b, email).await;
     }
     redis.cluster_failover().await;
-    for round in 1..3 {
-        let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        stale.extend(stale_reads_after_renames(writer, reader, &users, round).await);
-    }
+    stale.extend(alternating_rounds(&a, &b, &users, 1..3).await);
+    assert!(
+        stale.is_empty(),
+        "{} stale reads, e.g. {:?}",
+        stale.len(),
+        &stale[..stale.len().min(5)]
+    );
+}
+
+/// Resharding to a primary added while both instances run (scaling out): writes after it,
+/// through either instance, are seen by the other at once, also for keys whose slot moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_resharding_to_a_new_primary_stays_exact() {
+    let mut redis = Redis::start(Topology::Cluster).await;
+    let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
+    let users = nine_users(&a, "rs").await;
+    let mut stale = stale_reads_after_renames(&a, &b, &users, 0).await;
+    redis.add_primary_and_reshard(4096).await;
+    stale.extend(alternating_rounds(&a, &b, &users, 1..3).await);
     assert!(
         stale.is_empty(),
         "{} stale reads, e.g. {:?}",
@@ -260,101 +287,108 @@ async fn two_databases_on_one_redis_share_nothing() {
     assert_ne!(a.namespace(), b.namespace());
 }
 
+/// Three users warmed on `reader`'s caches: one to rename, an admin to demote, one to
+/// deactivate; the tokens of the last two.
+struct Victims {
+    id: String,
+    email: String,
+    boss: String,
+    boss_token: String,
+    leaver: String,
+    leaver_token: String,
+}
+
+impl Victims {
+    /// Created through `creator`, read twice through `reader` (so L1 and responses hold them).
+    async fn warm(creator: &TestApp, reader: &TestApp, email: &str) -> Self {
+        let id = creator.create_user(email, "USER").await;
+        let boss = creator.create_user("demoted@example.com", "ADMIN").await;
+        let boss_token = creator.login("demoted@example.com", PASSWORD).await;
+        let (leaver, leaver_token) = creator.user_with_token("leaver@example.com").await;
+        for _ in 0..2 {
+            reader.name_of(&id).await;
+            by_email(reader, email).await;
+            reader
+                .gql_as(Some(&boss_token), "{ me { role } }", json!({}))
+                .await;
+            reader
+                .gql_as(Some(&leaver_token), "{ me { id } }", json!({}))
+                .await;
+        }
+        Self {
+            id,
+            email: email.to_owned(),
+            boss,
+            boss_token,
+            leaver,
+            leaver_token,
+        }
+    }
+
+    /// Through `admin`: renames the first to `name`, demotes the admin, deactivates the third.
+    async fn change(&self, admin: &TestApp, name: &str) {
+        admin.rename(&self.id, name).await;
+        for (id, input) in [
+            (&self.boss, json!({ "role": "USER" })),
+            (&self.leaver, json!({ "isActive": false })),
+        ] {
+            let body = admin
+                .gql(
+                    "mutation($id: ID!, $i: UpdateUserInput!) { updateUser(id: $id, input: $i) { id } }",
+                    json!({ "id": id, "i": input }),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    }
+
+    /// `reader` sees every change: the name by id, email and list; the demotion; the
+    /// deactivation.
+    async fn assert_changed(&self, reader: &TestApp, name: &str) {
+        assert_eq!(reader.name_of(&self.id).await, name);
+        assert_eq!(by_email(reader, &self.email).await, name);
+        assert_eq!(listed_name(reader, &self.email).await, name);
+        let me = reader
+            .gql_as(Some(&self.boss_token), "{ me { role } }", json!({}))
+            .await;
+        assert_eq!(me["data"]["me"]["role"], "USER", "demotion not seen: {me}");
+        let create = reader
+            .gql_as(
+                Some(&self.boss_token),
+                "mutation { createUser(input: { email: \"x@example.com\", fullName: \"X\", password: \"password-123\", role: ADMIN }) { id } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            code(&create),
+            "FORBIDDEN",
+            "a demoted admin acted: {create}"
+        );
+        let me = reader
+            .gql_as(Some(&self.leaver_token), "{ me { id } }", json!({}))
+            .await;
+        assert_eq!(
+            code(&me),
+            "UNAUTHENTICATED",
+            "a deactivated user got in: {me}"
+        );
+    }
+}
+
 /// Case 3: Redis paused while one instance writes; once it is back, the other instance never
 /// serves what the write replaced, nor lets a demoted admin act or a deactivated user in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_outage_with_two_instances_serves_nothing_stale_after() {
     let redis = Redis::start(Topology::Single).await;
     let (a, b) = redis.pair(Db::Sqlite).await.unwrap();
-    let email = "outage@example.com";
-    let id = a.create_user(email, "USER").await;
-    let boss = a.create_user("demoted@example.com", "ADMIN").await;
-    let boss_token = b.login("demoted@example.com", PASSWORD).await;
-    let (leaver, leaver_token) = a.user_with_token("leaver@example.com").await;
-    for _ in 0..2 {
-        b.name_of(&id).await;
-        by_email(&b, email).await;
-        b.gql_as(Some(&boss_token), "{ me { role } }", json!({}))
-            .await;
-        b.gql_as(Some(&leaver_token), "{ me { id } }", json!({}))
-            .await;
-    }
+    let victims = Victims::warm(&a, &b, "outage@example.com").await;
     redis.pause();
-    a.rename(&id, "During the outage").await;
-    demote_and_deactivate(&a, &boss, &leaver).await;
+    victims.change(&a, "During the outage").await;
     redis.resume();
-    assert_not_stale(
-        &b,
-        &id,
-        email,
-        "During the outage",
-        &boss_token,
-        &leaver_token,
-    )
-    .await;
+    victims.assert_changed(&b, "During the outage").await;
     a.await_cache_status("available").await;
     b.await_cache_status("available").await;
-    assert_not_stale(
-        &b,
-        &id,
-        email,
-        "During the outage",
-        &boss_token,
-        &leaver_token,
-    )
-    .await;
-}
-
-async fn demote_and_deactivate(admin: &TestApp, boss: &str, leaver: &str) {
-    for (id, input) in [
-        (boss, json!({ "role": "USER" })),
-        (leaver, json!({ "isActive": false })),
-    ] {
-        let body = admin
-            .gql(
-                "mutation($id: ID!, $i: UpdateUserInput!) { updateUser(id: $id, input: $i) { id } }",
-                json!({ "id": id, "i": input }),
-            )
-            .await;
-        assert!(body["errors"].is_null(), "{body}");
-    }
-}
-
-async fn assert_not_stale(
-    reader: &TestApp,
-    id: &str,
-    email: &str,
-    name: &str,
-    boss_token: &str,
-    leaver_token: &str,
-) {
-    assert_eq!(reader.name_of(id).await, name);
-    assert_eq!(by_email(reader, email).await, name);
-    assert_eq!(listed_name(reader, email).await, name);
-    let me = reader
-        .gql_as(Some(boss_token), "{ me { role } }", json!({}))
-        .await;
-    assert_eq!(me["data"]["me"]["role"], "USER", "demotion not seen: {me}");
-    let create = reader
-        .gql_as(
-            Some(boss_token),
-            "mutation { createUser(input: { email: \"x@example.com\", fullName: \"X\", password: \"password-123\", role: ADMIN }) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        code(&create),
-        "FORBIDDEN",
-        "a demoted admin acted: {create}"
-    );
-    let me = reader
-        .gql_as(Some(leaver_token), "{ me { id } }", json!({}))
-        .await;
-    assert_eq!(
-        code(&me),
-        "UNAUTHENTICATED",
-        "a deactivated user got in: {me}"
-    );
+    victims.assert_changed(&b, "During the outage").await;
 }
 
 /// Case 4: one instance cut off Redis (its connections stall) while the other still reaches
@@ -366,41 +400,12 @@ async fn a_partitioned_writer_is_never_hidden_by_another_instance() {
     let spec = Spawn::new(Backend::Redis, Db::Sqlite).env("REDIS_URL", &redis.url());
     let b = TestApp::start_with(spec, TestDb::create(Db::Sqlite).await.unwrap(), None).await;
     let a = b.sibling_via(&proxy.url()).await;
-    let email = "partition@example.com";
-    let id = b.create_user(email, "USER").await;
-    let boss = b.create_user("demoted@example.com", "ADMIN").await;
-    let boss_token = b.login("demoted@example.com", PASSWORD).await;
-    let (leaver, leaver_token) = b.user_with_token("leaver@example.com").await;
-    for _ in 0..2 {
-        b.name_of(&id).await;
-        by_email(&b, email).await;
-        b.gql_as(Some(&boss_token), "{ me { role } }", json!({}))
-            .await;
-        b.gql_as(Some(&leaver_token), "{ me { id } }", json!({}))
-            .await;
-    }
+    let victims = Victims::warm(&b, &b, "partition@example.com").await;
     proxy.stall();
-    a.rename(&id, "Behind the partition").await;
-    demote_and_deactivate(&a, &boss, &leaver).await;
-    assert_not_stale(
-        &b,
-        &id,
-        email,
-        "Behind the partition",
-        &boss_token,
-        &leaver_token,
-    )
-    .await;
+    victims.change(&a, "Behind the partition").await;
+    victims.assert_changed(&b, "Behind the partition").await;
     b.await_cache_status("available").await;
-    assert_not_stale(
-        &b,
-        &id,
-        email,
-        "Behind the partition",
-        &boss_token,
-        &leaver_token,
-    )
-    .await;
+    victims.assert_changed(&b, "Behind the partition").await;
     proxy.heal();
     a.await_cache_status("available").await;
 }
