@@ -82,9 +82,8 @@ impl Cache {
             backend: self.backend_name(),
             available: self.is_available(),
             total: self.inner.stats.total(),
-            by_kind: Kind::ALL
-                .iter()
-                .map(|&k| (k, self.inner.stats.of(k)))
+            by_kind: (self.inner.stats.kinds().into_iter())
+                .map(|k| (k, self.inner.stats.of(k)))
                 .collect(),
             keys,
             server,

@@ -28,6 +28,7 @@ pub mod pause;
 #[cfg(not(feature = "test-hooks"))]
 pub(crate) mod pause;
 pub mod protocol;
+pub mod policy;
 mod repair;
 pub mod request;
 pub mod responses;
@@ -41,7 +42,7 @@ pub use admin::{CacheReport, ClearError, ServerInfo};
 pub use counters::Lockout;
 pub use glob::PatternError;
 pub use stats::{Counts, Kind, Stats};
-pub use users::{CachedUsers, UserCounts};
+pub use users::{CachedUsers, USERS_TAG, UserCounts};
 
 use std::{
     sync::{
@@ -263,6 +264,11 @@ impl Cache {
     /// `ttl` ± 10%, so that entries filled together do not expire together.
     pub(crate) fn jitter(ttl: Duration) -> Duration {
         ttl.mul_f64(rand::rng().random_range(0.9..=1.1))
+    }
+
+    /// The stats kind called `name` (`product`, `sku`, …), registered on first use.
+    pub fn kind(&self, name: &'static str) -> Kind {
+        self.inner.stats.kind(name)
     }
 
     /// Counts a lookup answered by the database; its response cannot be cached this time.

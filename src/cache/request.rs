@@ -2,9 +2,15 @@
 //! invalidated exactly (see [`super::responses`]), and when it began (for L1's read barrier).
 //!
 //! The HTTP handler runs each GraphQL request inside [`scope`]; the cache layer records every
-//! entry the request was answered from. A response is cacheable only if *every* answer came
-//! from a cache entry: anything loaded from the database, shared from another request's load,
-//! or read while the cache was unavailable makes it uncacheable this time.
+//! entry the request was answered from, and each root field records the [`Policy`] it was
+//! declared with. A response is cacheable only if
+//! * *every* root field of it was declared ([`Reads::covers`]): nothing is cacheable by
+//!   default, so a mutation or a new resolver that declares nothing is never kept; and
+//! * *every* answer came from a cache entry: anything loaded from the database, shared from
+//!   another request's load, or read while the cache was unavailable makes it uncacheable this
+//!   time.
+//!
+//! [`Policy`]: super::policy::Policy
 use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
@@ -33,6 +39,16 @@ pub struct Reads {
     pub caller: Option<i64>,
     /// The request needed an authenticated caller.
     pub authenticated: bool,
+    /// The root fields (response keys) that ran under a declared policy.
+    pub declared: Vec<String>,
+}
+
+impl Reads {
+    /// Whether every root field of a response (its data's keys) was declared. `__typename`,
+    /// `__schema` and `__type` depend on the schema alone and need no declaration.
+    pub fn covers<'a>(&self, mut roots: impl Iterator<Item = &'a str>) -> bool {
+        roots.all(|root| root.starts_with("__") || self.declared.iter().any(|d| d == root))
+    }
 }
 
 impl RequestScope {
@@ -105,13 +121,22 @@ fn with(f: impl FnOnce(&mut Reads)) {
     let _ = SCOPE.try_with(|s| f(&mut s.reads.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
+/// The root field `root` (its response key) runs under a declared policy.
+pub fn declare(root: &str) {
+    with(|r| {
+        if !r.declared.iter().any(|d| d == root) {
+            r.declared.push(root.to_owned());
+        }
+    });
+}
+
 /// The request was answered from `entry` at `key`.
 pub fn record(key: &str, entry: &Arc<Entry>) {
     with(|r| r.deps.push((key.to_owned(), entry.clone())));
 }
 
 /// The request was answered from something other than a cache entry.
-pub fn uncacheable() {
+pub(crate) fn uncacheable() {
     with(|r| r.uncacheable = true);
 }
 

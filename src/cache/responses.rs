@@ -7,8 +7,8 @@
 //! being served: no TTL guesswork, no stale `null` for an id or email created later, no stale
 //! page after a create or delete.
 //!
-//! *Rules.* Only responses without errors, of operations that are not mutations, built
-//! entirely from cache entries, are kept. Authentication is checked on every request: a
+//! *Rules.* Only responses without errors, of queries whose every root field was declared
+//! with a cache policy ([`super::policy`]), built entirely from cache entries, are kept. Authentication is checked on every request: a
 //! response that needed a caller is served only after the caller's token is verified and the
 //! caller is still active, and one that depends on who asked (`me`) only to that caller.
 use std::sync::{
@@ -102,17 +102,18 @@ impl Responses {
         }
     }
 
-    /// Keeps `body` for `key` (per caller when it depends on one) if `reads` allow it;
-    /// returns whether it did.
-    pub fn keep(
+    /// Keeps `body` for `key` (per caller when it depends on one) if `reads` allow it and
+    /// cover every one of its `roots` (the keys of its data); returns whether it did.
+    pub fn keep<'a>(
         &self,
         key: &str,
         body: Bytes,
         cache_control: Option<String>,
         reads: Reads,
+        roots: impl Iterator<Item = &'a str>,
         introspection: bool,
     ) -> bool {
-        if reads.uncacheable {
+        if reads.uncacheable || !reads.covers(roots) {
             return false;
         }
         let key = match reads.caller {

@@ -1,34 +1,39 @@
 //! This process's cache counters, by kind of entry. They are Prometheus counters, registered in
 //! the app's registry, so `/metrics` and `cacheStats` read the same numbers.
+use std::sync::{Mutex, OnceLock};
+
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
-/// What a lookup was for; each kind has its own counters.
+/// What a lookup was for; each kind has its own counters. The four built-in kinds are
+/// constants; an entity or a resolver policy gets its own with [`super::Cache::kind`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// `user:{id}` entries (including the current-user lookup of auth).
-    User = 0,
-    /// `email:{email}` pointers.
-    Email = 1,
-    /// Pages of `users`.
-    List = 2,
-    /// Aggregates such as `userStats`.
-    Aggregate = 3,
+pub struct Kind {
+    index: u8,
+    name: &'static str,
 }
 
 impl Kind {
-    /// Every kind, in counter order.
-    pub const ALL: [Kind; 4] = [Kind::User, Kind::Email, Kind::List, Kind::Aggregate];
+    /// `user:{id}` entries (including the current-user lookup of auth).
+    pub const USER: Kind = Kind::builtin(0, "user");
+    /// `email:{email}` pointers.
+    pub const EMAIL: Kind = Kind::builtin(1, "email");
+    /// Pages of `users`.
+    pub const LIST: Kind = Kind::builtin(2, "list");
+    /// Aggregates such as `userStats`, and any tagged entry without a kind of its own.
+    pub const AGGREGATE: Kind = Kind::builtin(3, "aggregate");
+
+    const fn builtin(index: u8, name: &'static str) -> Self {
+        Self { index, name }
+    }
 
     /// The name used in logs, stats and metric labels.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::User => "user",
-            Kind::Email => "email",
-            Kind::List => "list",
-            Kind::Aggregate => "aggregate",
-        }
+        self.name
     }
 }
+
+/// How many kinds one process can count; more names share the last, `other`.
+const MAX_KINDS: usize = 32;
 
 /// One kind's counters.
 struct KindCounters {
@@ -40,7 +45,10 @@ struct KindCounters {
 
 /// Hits, misses, errors and shared loads per kind.
 pub struct Stats {
-    kinds: [KindCounters; 4],
+    lookups: IntCounterVec,
+    /// Filled in order by [`Stats::kind`]; a slot, once set, never changes.
+    kinds: [OnceLock<KindCounters>; MAX_KINDS],
+    names: Mutex<Vec<&'static str>>,
 }
 
 /// A snapshot of one kind's counters (or of their sum).
@@ -75,44 +83,102 @@ impl Stats {
             &["kind", "result"],
         )?;
         registry.register(Box::new(lookups.clone()))?;
-        let counters = |kind: Kind| KindCounters {
-            hits: lookups.with_label_values(&[kind.as_str(), "hit"]),
-            misses: lookups.with_label_values(&[kind.as_str(), "miss"]),
-            errors: lookups.with_label_values(&[kind.as_str(), "error"]),
-            shared: lookups.with_label_values(&[kind.as_str(), "shared"]),
+        let stats = Self {
+            lookups,
+            kinds: std::array::from_fn(|_| OnceLock::new()),
+            names: Mutex::new(Vec::new()),
         };
-        Ok(Self {
-            kinds: Kind::ALL.map(counters),
-        })
+        for kind in [Kind::USER, Kind::EMAIL, Kind::LIST, Kind::AGGREGATE] {
+            stats.kind(kind.name);
+        }
+        Ok(stats)
+    }
+
+    /// The kind called `name`, registered on first use.
+    pub fn kind(&self, name: &'static str) -> Kind {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = names.iter().position(|n| *n == name) {
+            return Kind {
+                index: index as u8,
+                name,
+            };
+        }
+        if names.len() == MAX_KINDS {
+            tracing::warn!(name, "more than {MAX_KINDS} cache kinds: counted as `other`");
+            return Kind {
+                index: (MAX_KINDS - 1) as u8,
+                name: names[MAX_KINDS - 1],
+            };
+        }
+        let name = if names.len() == MAX_KINDS - 1 { "other" } else { name };
+        let index = names.len();
+        names.push(name);
+        let counter = |result| self.lookups.with_label_values(&[name, result]);
+        let _ = self.kinds[index].set(KindCounters {
+            hits: counter("hit"),
+            misses: counter("miss"),
+            errors: counter("error"),
+            shared: counter("shared"),
+        });
+        Kind {
+            index: index as u8,
+            name,
+        }
+    }
+
+    fn counters(&self, kind: Kind) -> Option<&KindCounters> {
+        self.kinds.get(kind.index as usize).and_then(OnceLock::get)
     }
 
     pub fn hit(&self, kind: Kind) {
-        self.kinds[kind as usize].hits.inc();
+        if let Some(k) = self.counters(kind) {
+            k.hits.inc();
+        }
     }
     pub fn miss(&self, kind: Kind) {
-        self.kinds[kind as usize].misses.inc();
+        if let Some(k) = self.counters(kind) {
+            k.misses.inc();
+        }
     }
     pub fn shared(&self, kind: Kind) {
-        self.kinds[kind as usize].shared.inc();
+        if let Some(k) = self.counters(kind) {
+            k.shared.inc();
+        }
     }
     pub fn error(&self, kind: Kind) {
-        self.kinds[kind as usize].errors.inc();
+        if let Some(k) = self.counters(kind) {
+            k.errors.inc();
+        }
     }
 
     /// One kind's counters.
     pub fn of(&self, kind: Kind) -> Counts {
-        let k = &self.kinds[kind as usize];
-        Counts {
-            hits: k.hits.get(),
-            misses: k.misses.get(),
-            errors: k.errors.get(),
-            shared: k.shared.get(),
-        }
+        self.counters(kind)
+            .map(|k| Counts {
+                hits: k.hits.get(),
+                misses: k.misses.get(),
+                errors: k.errors.get(),
+                shared: k.shared.get(),
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every registered kind, in the order registered.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .iter()
+            .enumerate()
+            .map(|(index, &name)| Kind {
+                index: index as u8,
+                name,
+            })
+            .collect()
     }
 
     /// The sum over every kind.
     pub fn total(&self) -> Counts {
-        Kind::ALL.iter().fold(Counts::default(), |acc, &k| {
+        self.kinds().into_iter().fold(Counts::default(), |acc, k| {
             let c = self.of(k);
             Counts {
                 hits: acc.hits + c.hits,
@@ -143,11 +209,16 @@ mod tests {
     fn counters_are_per_kind_and_registered() {
         let registry = Registry::new();
         let stats = Stats::new(&registry).unwrap();
-        stats.hit(Kind::List);
-        stats.hit(Kind::List);
-        stats.miss(Kind::User);
-        assert_eq!(stats.of(Kind::List).hits, 2);
-        assert_eq!(stats.total().misses, 1);
+        stats.hit(Kind::LIST);
+        stats.hit(Kind::LIST);
+        stats.miss(Kind::USER);
+        let product = stats.kind("product");
+        assert_eq!(stats.kind("product"), product, "registered once");
+        stats.miss(product);
+        assert_eq!(stats.of(Kind::LIST).hits, 2);
+        assert_eq!(stats.of(product).misses, 1);
+        assert_eq!(stats.total().misses, 2);
+        assert_eq!(stats.kinds().len(), 5);
         assert!(!registry.gather().is_empty());
     }
 }

@@ -131,7 +131,7 @@ impl Cache {
                 Ok(())
             }
             Err(err) => {
-                self.inner.stats.error(Kind::List);
+                self.inner.stats.error(Kind::LIST);
                 let mut owed = Dirty::default();
                 owed.tags.insert(tag.to_owned());
                 Err((owed, err))

@@ -101,7 +101,7 @@ impl Cache {
                 tokio::time::sleep(trust.ack_delay()).await;
             }
             Err(db) => {
-                inner.stats.error(super::Kind::User);
+                inner.stats.error(super::Kind::USER);
                 tracing::error!(
                     error = %db,
                     "could not record an owed cache write in the database; other instances may serve the previous value until its TTL"

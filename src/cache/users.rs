@@ -1,12 +1,13 @@
 //! Users through the cache: one [`Versioned`] entity (`user:{id}`, pointed to by
-//! `email:{email}`), and the pages and counts derived from the users table under the `users`
-//! tag. Every protocol step is the generic one of [`super::entity`] and [`Cache::tagged`].
+//! `email:{email}`) whose writes bump the `users` tag, under which the resolvers keep the pages
+//! and counts derived from the users table (their policies are declared beside them, in
+//! `graphql::roots::users`). Every protocol step is the generic one of [`super::entity`].
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Cache, Kind,
+    Cache,
     entity::{EntityCache, Pointer, Source, Versioned},
 };
 use crate::{
@@ -17,7 +18,7 @@ use crate::{
 /// The tag of every list and aggregate derived from the users table.
 pub const USERS_TAG: &str = "users";
 
-/// `userStats`: computed from the database, cached under the `users` tag.
+/// `userStats`: computed from the database.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UserCounts {
     pub total: u64,
@@ -65,7 +66,6 @@ impl CachedUsers {
             repo.clone(),
             Some(email),
             cache.user_ttl(),
-            (Kind::User, Kind::Email),
         );
         Self { repo, cache, users }
     }
@@ -91,41 +91,6 @@ impl CachedUsers {
     /// entry it leads to.
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, DbError> {
         self.users.by_pointer(email).await
-    }
-
-    /// A page of users, cached under the `users` tag.
-    pub async fn list(&self, skip: u64, limit: u64) -> Result<Vec<User>, DbError> {
-        self.cache
-            .tagged(
-                Kind::List,
-                USERS_TAG,
-                &format!("list:{skip}:{limit}"),
-                None,
-                || async {
-                    Ok(self
-                        .repo
-                        .list(skip, limit)
-                        .await?
-                        .into_iter()
-                        .map(User::from)
-                        .collect())
-                },
-            )
-            .await
-    }
-
-    /// Counts of users, cached under the `users` tag.
-    pub async fn counts(&self) -> Result<UserCounts, DbError> {
-        self.cache
-            .tagged(Kind::Aggregate, USERS_TAG, "stats", None, || async {
-                let (total, active, admins) = self.repo.counts().await?;
-                Ok(UserCounts {
-                    total,
-                    active,
-                    admins,
-                })
-            })
-            .await
     }
 
     // ---- writes: the commit, then the write-through, as one call ----

@@ -2,7 +2,8 @@
 //!
 //! [`schema_builder`] needs no runtime data, so `cachegraph export-schema` and the schema-drift
 //! test can produce `schema.graphql` without a database.
-mod guards;
+pub mod cached;
+pub mod guards;
 pub mod prepare;
 mod roots;
 mod types;

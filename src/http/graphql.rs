@@ -267,6 +267,7 @@ async fn respond(
         }
     }
     let key = prepared.key.clone();
+    let query = prepared.is_query();
     let client = client_addr(parts, app.config.login.trusted_proxy_hops);
     let request = prepared
         .into_request()
@@ -287,13 +288,16 @@ async fn respond(
     {
         let body = Bytes::from(body);
         let cache_control = response.cache_control.value();
-        responses.keep(
-            &key.0,
-            body.clone(),
-            cache_control.clone(),
-            scope.reads(),
-            introspection,
-        );
+        if query && let async_graphql::Value::Object(data) = &response.data {
+            responses.keep(
+                &key.0,
+                body.clone(),
+                cache_control.clone(),
+                scope.reads(),
+                data.keys().map(|root| root.as_str()),
+                introspection,
+            );
+        }
         return (true, json_response(body, cache_control.as_deref()));
     }
     (ok, GraphQLResponse::from(response).into_response())

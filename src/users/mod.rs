@@ -41,15 +41,21 @@ impl UserService {
         Ok(self.store.by_email(&email).await?)
     }
 
-    /// `users(skip, limit)`.
+    /// `users(skip, limit)`, from the database (the resolver caches pages under its policy).
     pub async fn list(&self, skip: i32, limit: i32) -> AppResult<Vec<User>> {
         let (skip, limit) = validate::page(skip, limit)?;
-        Ok(self.store.list(skip, limit).await?)
+        let rows = self.store.repo().list(skip, limit).await?;
+        Ok(rows.into_iter().map(User::from).collect())
     }
 
-    /// `userStats`.
+    /// `userStats`, from the database (the resolver caches it under its policy).
     pub async fn counts(&self) -> AppResult<UserCounts> {
-        Ok(self.store.counts().await?)
+        let (total, active, admins) = self.store.repo().counts().await?;
+        Ok(UserCounts {
+            total,
+            active,
+            admins,
+        })
     }
 
     /// The caller behind a verified token: the user must still exist and be active.

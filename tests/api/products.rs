@@ -12,7 +12,6 @@ use std::{
 
 use cachegraph::{
     cache::{
-        Kind,
         entity::{EntityCache, Pointer, Source, Versioned},
         pause::Point,
     },
@@ -123,7 +122,6 @@ async fn products_of(app: &TestApp) -> (ProductCache, Products) {
         source.clone(),
         Some(sku),
         Duration::from_secs(1800),
-        (Kind::User, Kind::Email),
     );
     (cache, source)
 }

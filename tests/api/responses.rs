@@ -226,3 +226,24 @@ async fn a_kept_me_follows_every_change_of_its_caller() {
     })
     .await;
 }
+
+/// Nothing is kept by default: a response is kept only when every root field of it declared
+/// a cache policy. `cacheStats` declares none, so beside a declared field it makes the whole
+/// response uncacheable (its counters move on between the two answers); the declared field
+/// alone, or with `__typename`, is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_is_kept_only_when_every_root_field_declared_a_policy() {
+    each_backend(async |app| {
+        let mixed = "{ me { id } cacheStats { hits misses } }";
+        app.gql(mixed, json!({})).await;
+        let before = served(&app);
+        let first = app.gql(mixed, json!({})).await;
+        let second = app.gql(mixed, json!({})).await;
+        assert_eq!(served(&app), before, "an undeclared root field was served");
+        assert_ne!(first["data"]["cacheStats"], second["data"]["cacheStats"]);
+        let declared = "{ me { id } __typename }";
+        app.gql(declared, json!({})).await;
+        cached(&app, declared, json!({})).await;
+    })
+    .await;
+}

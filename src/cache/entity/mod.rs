@@ -67,14 +67,13 @@ pub struct EntityCache<E: Versioned, S: Source<E>> {
 }
 
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
-    /// Caches `E` from `source` for `ttl` (jittered), registered with `cache` for repair.
-    pub fn new(
-        cache: Cache,
-        source: S,
-        pointer: Option<Pointer<E>>,
-        ttl: Duration,
-        kinds: (Kind, Kind),
-    ) -> Arc<Self> {
+    /// Caches `E` from `source` for `ttl` (jittered), registered with `cache` for repair; its
+    /// lookups are counted under `E::KIND` and the pointer's name.
+    pub fn new(cache: Cache, source: S, pointer: Option<Pointer<E>>, ttl: Duration) -> Arc<Self> {
+        let kinds = (
+            cache.kind(E::KIND),
+            cache.kind(pointer.as_ref().map_or(E::KIND, |p| p.name)),
+        );
         let this = Arc::new(Self {
             cache: cache.clone(),
             source,

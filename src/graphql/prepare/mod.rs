@@ -247,6 +247,11 @@ impl Preparer {
 }
 
 impl Prepared {
+    /// Whether the operation that will run is a query (only queries' responses are kept).
+    pub fn is_query(&self) -> bool {
+        selected(&self.parsed, self.request.operation_name.as_deref()) == Some(OperationType::Query)
+    }
+
     /// The request with its document attached, for execution (the document is cloned only
     /// now: a response-cache hit never needs it).
     pub fn into_request(self) -> Request {

@@ -17,9 +17,9 @@ pub struct CacheQuery;
 #[Object]
 impl CacheQuery {
     /// This process's cache counters and what Redis says of itself. Admin only.
+    // No cache policy is declared: a response with it is never kept.
     #[graphql(guard = "AdminOnly", cache_control(private, no_cache))]
     async fn cache_stats(&self, ctx: &Context<'_>) -> Result<CacheStats> {
-        crate::cache::request::uncacheable();
         Ok(state(ctx)?.cache.report().await.into())
     }
 }
@@ -28,7 +28,7 @@ impl CacheQuery {
 #[derive(Default)]
 pub struct CacheMutation;
 
-/// Never cached: the resolver marks its request uncacheable first.
+/// Declares no cache policy: never kept.
 #[Object]
 impl CacheMutation {
     /// Deletes cache keys matching a Redis glob relative to the namespace. Admin only.
@@ -38,7 +38,6 @@ impl CacheMutation {
         ctx: &Context<'_>,
         #[graphql(default_with = "\"*\".to_string()")] pattern: String,
     ) -> Result<ClearCacheResult> {
-        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         let cleared = state(ctx)?
             .cache

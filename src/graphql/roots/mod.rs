@@ -9,6 +9,6 @@ use async_graphql::MergedObject;
 #[derive(MergedObject, Default)]
 pub struct Query(users::UsersQuery, cache::CacheQuery);
 
-/// Mutations are never cached: each resolver marks its request uncacheable first.
+/// Mutations are never cached (none declares a cache policy).
 #[derive(MergedObject, Default)]
 pub struct Mutation(users::UsersMutation, cache::CacheMutation);

@@ -1,16 +1,31 @@
 //! The users part of the API: reading users (every field needs a token, and is marked
 //! `Cache-Control: no-cache, private`: browsers may keep responses but must not reuse them
 //! unchecked, and shared caches must not keep them at all), logging in, and the user mutations.
+//!
+//! Each query declares its cache [`Policy`] beside it; the mutations declare none, so no
+//! response they are part of is ever kept.
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     auth::ClientAddr,
+    cache::{Kind, USERS_TAG, policy::Policy},
     error::AppError,
     graphql::{
+        cached::cached,
         guards::{AdminOnly, Authenticated, state, viewer},
         types::{AuthPayload, CreateUserInput, UpdateUserInput, User, UserStats},
     },
 };
+
+/// `me`: the caller's own entry, so its responses are kept per caller.
+const ME: Policy = Policy::per_caller().kind(Kind::USER);
+/// `user` and `userByEmail`: versioned entries (`user:{id}`, `email:{email}`), the same for
+/// every caller.
+const USER: Policy = Policy::shared().kind(Kind::USER);
+/// `users`: one page for every caller, dropped by any user write (the `users` tag).
+const USERS_PAGE: Policy = Policy::shared().tag(USERS_TAG).kind(Kind::LIST);
+/// `userStats`: the same for every caller, dropped by any user write.
+const USER_STATS: Policy = Policy::shared().tag(USERS_TAG).kind(Kind::AGGREGATE);
 
 /// The user queries.
 #[derive(Default)]
@@ -21,21 +36,24 @@ impl UsersQuery {
     /// The caller.
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let viewer = viewer(ctx).await?;
-        crate::cache::request::caller(viewer.id());
-        Ok(User(viewer.user.clone()))
+        cached(ctx, ME).await?;
+        Ok(User(viewer(ctx).await?.user.clone()))
     }
 
     /// A user by id; null when absent.
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
-        Ok(state(ctx)?.users.get(&id).await?.map(User))
+        let users = &state(ctx)?.users;
+        let found = cached(ctx, USER).await?.run(users.get(&id)).await?;
+        Ok(found.map(User))
     }
 
     /// A user by email (case-insensitive); null when absent.
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn user_by_email(&self, ctx: &Context<'_>, email: String) -> Result<Option<User>> {
-        Ok(state(ctx)?.users.by_email(&email).await?.map(User))
+        let users = &state(ctx)?.users;
+        let found = cached(ctx, USER).await?.run(users.by_email(&email)).await?;
+        Ok(found.map(User))
     }
 
     /// Users ordered by id; `0 <= skip`, `1 <= limit <= 1000`.
@@ -50,14 +68,23 @@ impl UsersQuery {
         #[graphql(default = 0)] skip: i32,
         #[graphql(default = 100)] limit: i32,
     ) -> Result<Vec<User>> {
-        let users = state(ctx)?.users.list(skip, limit).await?;
-        Ok(users.into_iter().map(User).collect())
+        let users = &state(ctx)?.users;
+        let page = cached(ctx, USERS_PAGE)
+            .await?
+            .load(&format!("list:{skip}:{limit}"), || users.list(skip, limit))
+            .await?;
+        Ok(page.into_iter().map(User).collect())
     }
 
     /// Counts of users (cached; every user write invalidates it).
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn user_stats(&self, ctx: &Context<'_>) -> Result<UserStats> {
-        Ok(state(ctx)?.users.counts().await?.into())
+        let users = &state(ctx)?.users;
+        let counts = cached(ctx, USER_STATS)
+            .await?
+            .load("stats", || users.counts())
+            .await?;
+        Ok(counts.into())
     }
 }
 
@@ -65,7 +92,7 @@ impl UsersQuery {
 #[derive(Default)]
 pub struct UsersMutation;
 
-/// Mutations are never cached: each resolver marks its request uncacheable first.
+/// No mutation declares a cache policy: no response of one is ever kept.
 #[Object]
 impl UsersMutation {
     /// Exchanges an email and password for a bearer token. Public; throttled per email and
@@ -76,7 +103,6 @@ impl UsersMutation {
         email: String,
         password: String,
     ) -> Result<AuthPayload> {
-        crate::cache::request::uncacheable();
         let state = state(ctx)?;
         let client = ctx
             .data_opt::<ClientAddr>()
@@ -100,13 +126,11 @@ impl UsersMutation {
     /// Creates a user. Admin only.
     #[graphql(guard = "AdminOnly")]
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
-        crate::cache::request::uncacheable();
         Ok(User(state(ctx)?.users.create(input.into()).await?))
     }
 
     /// Updates a user: admins anything; a user its own email, fullName and password.
     async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> Result<User> {
-        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         Ok(User(
             state(ctx)?.users.update(viewer, &id, input.into()).await?,
@@ -116,7 +140,6 @@ impl UsersMutation {
     /// Deletes a user; false when there was none. Admin only.
     #[graphql(guard = "AdminOnly")]
     async fn delete_user(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        crate::cache::request::uncacheable();
         let viewer = viewer(ctx).await?;
         Ok(state(ctx)?.users.delete(viewer, &id).await?)
     }

@@ -1,0 +1,87 @@
+//! The one way a resolver opts into caching: [`cached`] with the resolver's [`Policy`],
+//! declared as a `const` beside it.
+//!
+//! The declaration is what the whole-response cache reads: a root field that ran through
+//! [`cached`] may be part of a kept response (per caller if its scope says so); one that did
+//! not makes its response uncacheable. The data half of the policy (tag, TTL, kind) is applied
+//! by [`Cached::load`]; entities cached by their own protocol need only the declaration.
+use std::future::Future;
+
+use async_graphql::{Context, QueryPathSegment};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    cache::{
+        Cache,
+        policy::{Policy, Scope},
+        request,
+    },
+    error::{AppError, AppResult},
+    graphql::guards::{state, viewer},
+};
+
+/// A resolver running under its declared policy.
+pub struct Cached<'c> {
+    cache: &'c Cache,
+    policy: Policy,
+    caller: Option<i64>,
+}
+
+/// Declares that the calling resolver answers under `policy`. A per-caller policy needs an
+/// authenticated caller (`UNAUTHENTICATED` otherwise), and its response is kept for that caller
+/// alone.
+pub async fn cached<'c>(ctx: &'c Context<'_>, policy: Policy) -> AppResult<Cached<'c>> {
+    let caller = match policy.scope {
+        Scope::Shared => None,
+        Scope::Caller => {
+            let id = viewer(ctx).await?.id();
+            request::caller(id);
+            Some(id)
+        }
+    };
+    // Only a root field's declaration counts: a nested one cannot vouch for its root's siblings.
+    if let Some(node) = ctx.path_node.as_ref()
+        && node.parent.is_none()
+        && let QueryPathSegment::Name(root) = node.segment
+    {
+        request::declare(root);
+    }
+    Ok(Cached {
+        cache: &state(ctx)?.cache,
+        policy,
+        caller,
+    })
+}
+
+impl Cached<'_> {
+    /// The policy declared.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Get-or-load of the entry `name` under the policy's tag, TTL and kind (per caller, the
+    /// caller's id is part of the entry's name). `load`'s errors are returned, never cached.
+    pub async fn load<T, F, Fut>(&self, name: &str, load: F) -> AppResult<T>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        match self.caller {
+            None => self.policy.load(self.cache, name, load).await,
+            Some(caller) => {
+                let name = format!("{name}:caller:{caller}");
+                self.policy.load(self.cache, &name, load).await
+            }
+        }
+    }
+
+    /// Runs `resolve` under the declaration (for data cached by its own protocol, such as an
+    /// [`crate::cache::entity::EntityCache`]).
+    pub async fn run<T, E>(&self, resolve: impl Future<Output = Result<T, E>>) -> AppResult<T>
+    where
+        AppError: From<E>,
+    {
+        Ok(resolve.await?)
+    }
+}
