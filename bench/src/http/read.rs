@@ -1,166 +1,17 @@
-//! A small HTTP/1.1 client: one keep-alive TCP connection, one request in flight at a time.
+//! Reading one HTTP/1.1 response off a connection: the head, then a body framed by
+//! `Content-Length`, by chunks (with trailers), or by the end of the connection.
 //!
-//! The load generator needs exactly that (one task per connection, requests back to back) and
-//! nothing more: no pool, no TLS, no redirects. Writing it over tokio keeps the benchmark's own
-//! cost per request low and predictable, and adds no HTTP-client features to the dependency
-//! graph the server is built with.
-use std::{io, time::Duration};
+//! Apart from writing because the framing is the intricate part, and the one the tests drive.
+use std::io;
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+use tokio::io::AsyncReadExt;
 
-/// Where requests go: `host:port` and the GraphQL path.
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// `host:port`, used to connect and as the `Host` header.
-    pub authority: String,
-    /// The GraphQL endpoint's path, e.g. `/graphql`.
-    pub path: String,
-}
+use super::{Response, conn::Conn};
 
-impl Target {
-    /// A local server on `addr` (`127.0.0.1:port`).
-    pub fn local(addr: &str) -> Self {
-        Self {
-            authority: addr.to_owned(),
-            path: "/graphql".into(),
-        }
-    }
-
-    /// `http://host:port[/path]`; the path defaults to `/graphql`.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("`{url}`: only http:// URLs are supported (no TLS in the load generator)")
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if authority.is_empty() {
-            return Err(format!("`{url}` has no host"));
-        }
-        let authority = if authority.contains(':') {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
-        };
-        let path = match path.trim_end_matches('/') {
-            "" => "/graphql".to_owned(),
-            p => p.to_owned(),
-        };
-        Ok(Self { authority, path })
-    }
-
-    /// The base URL, for reports.
-    pub fn url(&self) -> String {
-        format!("http://{}{}", self.authority, self.path)
-    }
-}
-
-/// A response: status and the whole body.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-/// One keep-alive connection.
-pub struct Conn {
-    stream: TcpStream,
-    authority: String,
-    /// Bytes read but not yet consumed.
-    buf: Vec<u8>,
-    /// Request head and body are assembled here, then written with one call.
-    out: Vec<u8>,
-    /// The server said `Connection: close`, or a read failed: this connection is finished.
-    closed: bool,
-}
-
-/// How long connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Responses larger than this are refused (the largest expected is a page of 100 users).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
 impl Conn {
-    /// Opens a connection (TCP_NODELAY: requests are small and latency matters).
-    pub async fn connect(target: &Target) -> io::Result<Self> {
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&target.authority))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-        stream.set_nodelay(true)?;
-        Ok(Self {
-            stream,
-            authority: target.authority.clone(),
-            buf: Vec::with_capacity(16 * 1024),
-            out: Vec::with_capacity(1024),
-            closed: false,
-        })
-    }
-
-    /// Whether this connection can take another request.
-    pub fn is_open(&self) -> bool {
-        !self.closed
-    }
-
-    /// `POST path` with a JSON body and an optional bearer token.
-    pub async fn post_json(
-        &mut self,
-        path: &str,
-        bearer: Option<&str>,
-        body: &[u8],
-    ) -> io::Result<Response> {
-        self.out.clear();
-        self.out.extend_from_slice(b"POST ");
-        self.out.extend_from_slice(path.as_bytes());
-        self.out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        self.out.extend_from_slice(self.authority.as_bytes());
-        self.out.extend_from_slice(
-            b"\r\nContent-Type: application/json\r\nAccept: application/json\r\n",
-        );
-        if let Some(token) = bearer {
-            self.out.extend_from_slice(b"Authorization: Bearer ");
-            self.out.extend_from_slice(token.as_bytes());
-            self.out.extend_from_slice(b"\r\n");
-        }
-        self.out.extend_from_slice(b"Content-Length: ");
-        self.out
-            .extend_from_slice(body.len().to_string().as_bytes());
-        self.out.extend_from_slice(b"\r\n\r\n");
-        self.out.extend_from_slice(body);
-        self.send().await
-    }
-
-    /// `GET path`.
-    pub async fn get(&mut self, path: &str) -> io::Result<Response> {
-        self.out.clear();
-        self.out.extend_from_slice(b"GET ");
-        self.out.extend_from_slice(path.as_bytes());
-        self.out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-        self.out.extend_from_slice(self.authority.as_bytes());
-        self.out.extend_from_slice(b"\r\n\r\n");
-        self.send().await
-    }
-
-    async fn send(&mut self) -> io::Result<Response> {
-        if self.closed {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "connection already closed",
-            ));
-        }
-        let result = async {
-            self.stream.write_all(&self.out).await?;
-            self.read_response().await
-        }
-        .await;
-        if result.is_err() {
-            self.closed = true;
-        }
-        result
-    }
-
     /// Reads more bytes into `buf`; end of stream is an error (a response was expected).
     async fn fill(&mut self) -> io::Result<()> {
         if self.buf.capacity() - self.buf.len() < 4096 {
@@ -176,7 +27,7 @@ impl Conn {
         Ok(())
     }
 
-    async fn read_response(&mut self) -> io::Result<Response> {
+    pub(super) async fn read_response(&mut self) -> io::Result<Response> {
         // The head.
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
@@ -308,22 +159,8 @@ fn bad(msg: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
-
-    #[test]
-    fn parses_targets() {
-        let t = Target::parse("http://127.0.0.1:8000").unwrap();
-        assert_eq!(
-            (t.authority.as_str(), t.path.as_str()),
-            ("127.0.0.1:8000", "/graphql")
-        );
-        let t = Target::parse("http://localhost/api/graphql/").unwrap();
-        assert_eq!(
-            (t.authority.as_str(), t.path.as_str()),
-            ("localhost:80", "/api/graphql")
-        );
-        assert!(Target::parse("https://x").is_err());
-    }
+    use crate::http::Target;
+    use tokio::{io::AsyncWriteExt, net::TcpListener};
 
     /// A canned server: answers each request with the next of `responses`, on one connection.
     async fn canned(responses: Vec<&'static [u8]>) -> Target {

@@ -1,0 +1,110 @@
+//! Command-line options, parsed by hand (`--name value` or `--name=value`).
+//!
+//! This file owns the options themselves: the `--help` text and what a run is asked to do
+//! ([`Args`]); `parser` reads the command line (and the environment's PostgreSQL URL) into them.
+mod parser;
+
+pub use parser::parse;
+
+use std::time::Duration;
+
+use crate::workload::Workload;
+
+pub const USAGE: &str = "\
+cargo run --release -p bench -- [options]
+
+Starts the cachegraph server (target/release/cachegraph, rebuilt first) against fresh, seeded
+databases and a redis-server of its own, drives it over HTTP/1.1 and checks every response.
+
+Options (defaults in brackets):
+  --databases LIST     sqlite,postgres                              [sqlite,postgres]
+  --pg-url URL         PostgreSQL server to create the benchmark database on
+                       [env TEST_DATABASE_URL, then BENCH_PG_URL; without one postgres is skipped]
+  --backends LIST      redis,redis-cluster,memory,none  [redis,redis-cluster,memory,none]
+  --workloads LIST     W0,W1,W2,W3,W4                               [W0,W1,W2,W3,W4]
+  --users N            seeded users user{i}@example.com (N >= 100)  [10000]
+  --connections N      concurrent keep-alive connections            [32]
+  --duration SECS      measured window per workload                 [8]
+  --warmup SECS        warm-up before each window                   [2]
+  --zipf S             W3/W4 pick ids from Zipf(S) instead of uniformly
+  --server-cpus LIST   taskset CPU list for the server, or `none`   [1, on machines with >= 2 CPUs]
+  --name NAME          results go to bench/results/NAME/            [today's date, UTC]
+  --no-build           do not run `cargo build --release --bin cachegraph` first
+  --server-env K=V     extra environment for the server under test (repeatable), e.g.
+                       --server-env CACHE_RESPONSES=false to measure what a layer buys
+  --url URL --token T  benchmark an already running server instead (no seeding, no server start;
+                       it must hold the seeded layout: ids 1..=N are user{i}@example.com, N = --users;
+                       the token should be an admin's for W4, cacheStats and clearCache)
+  -h, --help           this text
+";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Redis,
+    /// Redis Cluster: three primaries on this machine, started by the benchmark.
+    RedisCluster,
+    Memory,
+    None,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::RedisCluster => "redis-cluster",
+            Backend::Memory => "memory",
+            Backend::None => "none",
+        }
+    }
+
+    /// The server's `CACHE_BACKEND` for this leg.
+    pub fn server_backend(self) -> &'static str {
+        match self {
+            Backend::RedisCluster => "redis",
+            other => other.as_str(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Args {
+    pub databases: Vec<DbKind>,
+    pub pg_url: Option<String>,
+    pub backends: Vec<Backend>,
+    pub workloads: Vec<Workload>,
+    pub users: u64,
+    pub connections: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub zipf: Option<f64>,
+    /// `None`: do not pin. `Some(list)`: pin with `taskset -c list` when possible.
+    pub server_cpus: Option<String>,
+    pub name: String,
+    pub build: bool,
+    pub url: Option<String>,
+    pub token: Option<String>,
+    /// `--server-env KEY=VALUE` (repeatable): extra environment for the server under test.
+    pub server_env: Vec<(String, String)>,
+    /// The arguments as given (after the program name), for the report.
+    pub raw: Vec<String>,
+}
+
+pub enum Parsed {
+    Run(Box<Args>),
+    Help,
+}

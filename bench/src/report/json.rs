@@ -1,0 +1,70 @@
+//! `results.json`: every raw number of the run, for tools rather than readers.
+use serde_json::{Value, json};
+
+use super::Report;
+
+impl Report {
+    pub fn json(&self) -> Value {
+        let m = &self.machine;
+        let runs: Vec<Value> = self
+            .runs
+            .iter()
+            .map(|r| {
+                json!({
+                    "database": r.db,
+                    "backend": r.backend,
+                    "workload": r.workload.as_str(),
+                    "description": r.workload.describe(self.zipf),
+                    "connections": r.connections,
+                    "window_seconds": r.window_secs,
+                    "responses": r.responses,
+                    "throughput_rps": r.throughput,
+                    "latency_us": {
+                        "p50": r.p50_us, "p90": r.p90_us, "p99": r.p99_us,
+                        "max": r.max_us, "mean": r.mean_us,
+                    },
+                    "cold_us": r.cold_us,
+                    "cache": {
+                        "delta_hits": r.delta_hits,
+                        "delta_misses": r.delta_misses,
+                        "hit_rate_percent": r.hit_rate,
+                    },
+                    "requests_total": r.requests_total,
+                    "writes_ok": r.writes_ok,
+                    "wrong_answers": r.failures.to_json(),
+                    "wrong_answers_in_window": r.window_failures,
+                    "wrong_answer_samples": r.samples,
+                    "notes": r.notes,
+                })
+            })
+            .collect();
+        json!({
+            "command": self.command,
+            "date": self.date,
+            "server_source": self.git,
+            "target": self.target,
+            "machine": {
+                "cpus": m.cpus, "cpu_model": m.cpu_model, "memory": m.memory, "kernel": m.kernel,
+                "server_pinning": self.pinning,
+            },
+            "redis": self.redis_version,
+            "settings": {
+                "users": self.users,
+                "connections": self.connections,
+                "duration_seconds": self.duration_s,
+                "warmup_seconds": self.warmup_s,
+                "zipf": self.zipf,
+            },
+            "databases": self.databases.iter().map(|d| json!({
+                "name": d.name, "url": d.url, "version": d.version, "seed_seconds": d.seed_secs,
+            })).collect::<Vec<_>>(),
+            "runs": runs,
+            "server_logs": self.server_logs.iter().map(|l| json!({
+                "database": l.db, "backend": l.backend, "exit": l.exit, "lines": l.lines,
+            })).collect::<Vec<_>>(),
+            "errors": self.errors,
+            "wrong_answers": self.wrong_total(),
+            "verdict": if self.passed() { "PASSED" } else { "FAILED" },
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! The control connection: one connection that reconnects when needed, for the requests around
+//! the load (login, `cacheStats`, `clearCache`, the cold request, the layout check).
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::check::{Failure, graphql_data};
+use crate::http::{Conn, Response, Target};
+
+/// How long one request may take before it counts as failed.
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection that reconnects when needed, for control requests (login, stats, cold).
+pub struct Client {
+    target: Target,
+    token: Option<String>,
+    conn: Option<Conn>,
+}
+
+impl Client {
+    pub fn new(target: Target, token: Option<String>) -> Self {
+        Self {
+            target,
+            token,
+            conn: None,
+        }
+    }
+
+    /// Sends one GraphQL body and returns the raw response.
+    pub async fn send(&mut self, body: &[u8]) -> Result<Response, Failure> {
+        if self.conn.as_ref().is_none_or(|c| !c.is_open()) {
+            self.conn = Some(
+                Conn::connect(&self.target)
+                    .await
+                    .map_err(|e| Failure::Transport(format!("connect: {e}")))?,
+            );
+        }
+        let conn = self.conn.as_mut().expect("connected");
+        match tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            conn.post_json(&self.target.path, self.token.as_deref(), body),
+        )
+        .await
+        {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => {
+                self.conn = None;
+                Err(Failure::Transport(e.to_string()))
+            }
+            Err(_) => {
+                self.conn = None;
+                Err(Failure::Transport("timed out".into()))
+            }
+        }
+    }
+
+    /// Sends a query (with variables) and returns `data`, or why it failed.
+    pub async fn gql(&mut self, query: &str, variables: Value) -> Result<Value, String> {
+        let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
+        let resp = self.send(body.as_bytes()).await.map_err(|f| f.message())?;
+        graphql_data(&resp).map_err(|f| f.message())
+    }
+
+    /// `cacheStats { hits misses }`.
+    pub async fn cache_counts(&mut self) -> Result<(u64, u64), String> {
+        let data = self
+            .gql("{ cacheStats { hits misses } }", Value::Null)
+            .await?;
+        let get = |k: &str| data["cacheStats"][k].as_u64();
+        match (get("hits"), get("misses")) {
+            (Some(h), Some(m)) => Ok((h, m)),
+            _ => Err(format!("unexpected cacheStats: {data}")),
+        }
+    }
+
+    /// `clearCache`: the number of keys removed.
+    pub async fn clear_cache(&mut self) -> Result<u64, String> {
+        let data = self
+            .gql("mutation { clearCache { cleared } }", Value::Null)
+            .await?;
+        data["clearCache"]["cleared"]
+            .as_u64()
+            .ok_or_else(|| format!("unexpected clearCache: {data}"))
+    }
+
+    /// `login`: the access token.
+    pub async fn login(&mut self, email: &str, password: &str) -> Result<String, String> {
+        let data = self
+            .gql(
+                "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }",
+                serde_json::json!({ "email": email, "password": password }),
+            )
+            .await?;
+        data["login"]["accessToken"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("unexpected login: {data}"))
+    }
+}
