@@ -13,7 +13,8 @@
 //! - [`graphql`]: schema, query and mutation roots, types, guards; [`graphql::prepare`] turns a
 //!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
 //! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
-//! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs).
+//! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs),
+//!   `extension` (what an application built on the library adds: [`Extension`]).
 // The request future nests deeply (axum, async-graphql, the cache layers); computing its layout
 // needs more than the default query depth.
 #![recursion_limit = "256"]
@@ -24,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+mod extension;
 pub mod graphql;
 pub mod http;
 pub mod users;
@@ -32,7 +34,10 @@ mod startup;
 mod state;
 pub mod telemetry;
 
+pub use extension::Extension;
 #[cfg(feature = "test-hooks")]
 pub use startup::build_app_with;
-pub use startup::{StartError, build_app, run, serve, shutdown_signal};
+pub use startup::{
+    StartError, build_app, build_app_extended, run, run_extended, serve, shutdown_signal,
+};
 pub use state::AppState;

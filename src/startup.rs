@@ -14,6 +14,7 @@ use crate::{
     config::Config,
     db,
     error::AppError,
+    extension::Extension,
     graphql, http,
     http::Metrics,
     users::UserService,
@@ -37,6 +38,9 @@ pub enum StartError {
     },
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    /// An [`Extension`] could not be built.
+    #[error("{0}")]
+    Extension(String),
 }
 
 fn random_secret(len: usize) -> String {
@@ -50,21 +54,32 @@ fn random_secret(len: usize) -> String {
 /// Connects and migrates the database, connects the cache, creates the first admin if needed,
 /// and builds the router. Tests call this with their own configuration.
 pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
-    build(config, None).await
+    build(config, None, ()).await
 }
 
-/// [`build_app`] with pause points armed by tests (see [`cache::pause`]; feature `test-hooks`).
+/// [`build_app`] with an application's roots merged into the API (see [`Extension`]).
+pub async fn build_app_extended(
+    config: Config,
+    extension: impl Extension,
+) -> Result<(Router, AppState), StartError> {
+    build(config, None, extension).await
+}
+
+/// [`build_app_extended`] with pause points armed by tests (see [`cache::pause`]; feature
+/// `test-hooks`).
 #[cfg(feature = "test-hooks")]
 pub async fn build_app_with(
     config: Config,
     pause: Option<Arc<PausePoints>>,
+    extension: impl Extension,
 ) -> Result<(Router, AppState), StartError> {
-    build(config, pause).await
+    build(config, pause, extension).await
 }
 
 async fn build(
     config: Config,
     pause: Option<Arc<PausePoints>>,
+    extension: impl Extension,
 ) -> Result<(Router, AppState), StartError> {
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
@@ -74,7 +89,10 @@ async fn build(
     let owed = db::OwedLog::new(db.clone());
     let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
     let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
-    let users = UserService::new(CachedUsers::new(db::UserRepo::new(db), cache.clone()));
+    let users = UserService::new(CachedUsers::new(
+        db::UserRepo::new(db.clone()),
+        cache.clone(),
+    ));
 
     let secret = match &config.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
@@ -104,13 +122,15 @@ async fn build(
 
     let state = AppState {
         config: Arc::new(config),
+        db,
         cache,
         users,
         jwt,
         metrics,
         login,
     };
-    let schema = graphql::build_schema(state.clone());
+    let (query, mutation) = extension.build(&state).await?;
+    let schema = graphql::build_schema(state.clone(), query, mutation);
     Ok((http::router(state.clone(), schema), state))
 }
 
@@ -146,8 +166,13 @@ pub async fn shutdown_signal() {
 
 /// Builds the app and serves it on `LISTEN_ADDR` until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
+    run_extended(config, ()).await
+}
+
+/// [`run`] with an application's roots merged into the API (see [`Extension`]).
+pub async fn run_extended(config: Config, extension: impl Extension) -> Result<(), StartError> {
     let addr = config.listen_addr;
-    let (router, state) = build_app(config).await?;
+    let (router, state) = build(config, None, extension).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

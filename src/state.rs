@@ -14,6 +14,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The database connection (a pool), for extensions' own tables.
+    pub db: sea_orm::DatabaseConnection,
     /// The cache, for what is not users: stats, clearing, the response cache, health.
     pub cache: Cache,
     pub users: UserService,

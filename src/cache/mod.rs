@@ -27,8 +27,8 @@ mod load;
 pub mod pause;
 #[cfg(not(feature = "test-hooks"))]
 pub(crate) mod pause;
-pub mod protocol;
 pub mod policy;
+pub mod protocol;
 mod repair;
 pub mod request;
 pub mod responses;

@@ -104,13 +104,20 @@ impl Stats {
             };
         }
         if names.len() == MAX_KINDS {
-            tracing::warn!(name, "more than {MAX_KINDS} cache kinds: counted as `other`");
+            tracing::warn!(
+                name,
+                "more than {MAX_KINDS} cache kinds: counted as `other`"
+            );
             return Kind {
                 index: (MAX_KINDS - 1) as u8,
                 name: names[MAX_KINDS - 1],
             };
         }
-        let name = if names.len() == MAX_KINDS - 1 { "other" } else { name };
+        let name = if names.len() == MAX_KINDS - 1 {
+            "other"
+        } else {
+            name
+        };
         let index = names.len();
         names.push(name);
         let counter = |result| self.lookups.with_label_values(&[name, result]);

@@ -61,12 +61,7 @@ impl CachedUsers {
             name: "email",
             of: |u: &User| u.email.as_str(),
         };
-        let users = EntityCache::new(
-            cache.clone(),
-            repo.clone(),
-            Some(email),
-            cache.user_ttl(),
-        );
+        let users = EntityCache::new(cache.clone(), repo.clone(), Some(email), cache.user_ttl());
         Self { repo, cache, users }
     }
 

@@ -274,10 +274,10 @@ async fn respond(
         .data(auth)
         .data(client)
         .data(key.clone());
-    // Boxed: execution's future is tens of kilobytes, and inline it would make every
-    // request's future (hits included) that large, copied on every move.
+    // Boxed by `Execute::run`: execution's future is tens of kilobytes, and inline it would
+    // make every request's future (hits included) that large, copied on every move.
     let response = with_codes(
-        Box::pin(state.schema.execute(request)).await,
+        state.schema.run(request).await,
         app.config.limits.max_errors,
     );
     let ok = response.is_ok();

@@ -22,19 +22,19 @@ use tower_http::{
 
 use crate::{
     AppState,
-    graphql::{AppSchema, Preparer},
+    graphql::{Execute, Preparer},
 };
 
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub app: AppState,
-    pub schema: AppSchema,
+    pub schema: Box<dyn Execute>,
     /// Resolves, parses and checks requests before they run.
     pub preparer: Preparer,
 }
 
 /// The application's routes, with CORS and request logs.
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+pub fn router(app: AppState, schema: impl Execute) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
     let preparer = Preparer::new(app.config.limits.clone(), app.config.cache.parsed_queries);
     let router = Router::new()
@@ -47,7 +47,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         // One Arc: a handler's state extractor then costs one increment, not one per handle.
         .with_state(Arc::new(HttpState {
             app,
-            schema,
+            schema: Box::new(schema),
             preparer,
         }))
         .layer(TraceLayer::new_for_http());

@@ -2,17 +2,22 @@
 mod fixtures;
 mod helpers;
 
+// The products example, built into every test app: the kit runs on it as on users.
+#[path = "../../examples/products/migration.rs"]
+mod migration;
+#[path = "../../examples/products/product.rs"]
+mod product;
+
 mod attacks;
 mod auth;
 mod cache;
 mod consistency;
 mod deployments;
 mod http;
-mod products;
+mod kit;
 mod proxy;
 mod responses;
 mod server;
-mod stress;
 mod throttle;
 mod topology;
 mod users;

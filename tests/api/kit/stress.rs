@@ -6,35 +6,29 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::json;
-
+use super::{Subject, cached, create, name_by_pointer, name_of, page, rename, stored};
 use crate::{
-    consistency::{cached_user, db_user},
     helpers::{Backend, Db, Spawn, TestApp, TestDb},
     proxy::Proxy,
     topology::{Redis, Topology},
 };
 
-/// (user index, start time, stamp read, how it was read).
+/// (entity index, start time, stamp read, how it was read).
 type Read = (usize, Instant, u64, &'static str);
 
-/// Per user: (completion time, stamp) of each write that returned, in order.
+/// Per entity: (completion time, stamp) of each write that returned, in order.
 type WriteLog = Mutex<Vec<(Instant, u64)>>;
 
-/// A randomized run: writers rename a few users through two instances while readers read them
-/// by id, by email and in lists, for `STRESS_SECS` (3 s; twice that under faults) while
+/// A randomized run: writers rename a few entities through two instances while readers read
+/// them by id, by pointer and in pages, for `STRESS_SECS` (3 s; twice that under faults) while
 /// `faults` runs beside them. No read may return a value older than a write that had returned
 /// before the read began; afterwards every cached entry equals the database.
-async fn stress(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output = ()>) {
+async fn stress<S: Subject>(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output = ()>) {
     let apps = Arc::new([a, b]);
     let users: Vec<String> = {
         let mut v = Vec::new();
         for i in 0..3 {
-            v.push(
-                apps[0]
-                    .create_user(&format!("stress{i}@example.com"), "USER")
-                    .await,
-            );
+            v.push(create::<S>(&apps[0], &format!("stress{i}")).await);
         }
         v
     };
@@ -65,9 +59,7 @@ async fn stress(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output 
             let mut stamp = 0;
             while Instant::now() < deadline {
                 stamp += 1;
-                apps[stamp as usize % 2]
-                    .rename(&id, &format!("s{stamp}"))
-                    .await;
+                rename::<S>(&apps[stamp as usize % 2], &id, &format!("s{stamp}")).await;
                 writes[u].lock().unwrap().push((Instant::now(), stamp));
             }
         }));
@@ -83,43 +75,27 @@ async fn stress(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output 
                 let start = Instant::now();
                 match n % 3 {
                     0 => {
-                        let emails = app
-                            .gql("{ users(limit: 100) { email fullName } }", json!({}))
-                            .await;
-                        for user in emails["data"]["users"].as_array().unwrap() {
-                            let email = user["email"].as_str().unwrap();
-                            if let Some(i) = email
-                                .strip_prefix("stress")
-                                .and_then(|e| e.strip_suffix("@example.com"))
-                            {
-                                let name = user["fullName"].as_str().unwrap();
-                                reads.lock().unwrap().push((
-                                    i.parse().unwrap(),
-                                    start,
-                                    stamp_of(name),
-                                    "list",
-                                ));
+                        for (p, name) in page::<S>(app).await {
+                            let index =
+                                (0..users.len()).find(|&i| S::pointer(&format!("stress{i}")) == p);
+                            if let Some(i) = index {
+                                reads
+                                    .lock()
+                                    .unwrap()
+                                    .push((i, start, stamp_of(&name), "page"));
                             }
                         }
                     }
                     1 => {
-                        let body = app
-                            .gql(
-                                "query($e: String!) { userByEmail(email: $e) { fullName } }",
-                                json!({ "e": format!("stress{u}@example.com") }),
-                            )
-                            .await;
-                        let name = body["data"]["userByEmail"]["fullName"]
-                            .as_str()
-                            .unwrap_or_else(|| panic!("{body}"))
-                            .to_owned();
+                        let p = S::pointer(&format!("stress{u}"));
+                        let name = name_by_pointer::<S>(app, &p).await;
                         reads
                             .lock()
                             .unwrap()
-                            .push((u, start, stamp_of(&name), "email"));
+                            .push((u, start, stamp_of(&name), "pointer"));
                     }
                     _ => {
-                        let name = app.name_of(&users[u]).await;
+                        let name = name_of::<S>(app, &users[u]).await;
                         reads
                             .lock()
                             .unwrap()
@@ -165,52 +141,34 @@ async fn stress(a: TestApp, b: TestApp, label: &str, faults: impl Future<Output 
         &stale[..stale.len().min(5)]
     );
     for id in &users {
-        if let Some(cached) = cached_user(&apps[0], id).await {
+        if let Some(cached) = cached::<S>(&apps[0], id).await {
             assert_eq!(
                 cached,
-                db_user(&apps[0], id).await,
-                "cache differs from the database for user {id}"
+                stored::<S>(&apps[0], id).await,
+                "cache differs from the database for {} {id}",
+                S::KIND
             );
         }
     }
     eprintln!(
-        "stress ({label}): {} reads, {total_writes} writes, no stale read",
+        "stress ({}, {label}): {} reads, {total_writes} writes, no stale read",
+        S::KIND,
         reads.len()
     );
 }
 
-async fn on(topology: Topology, db: Db) {
+/// The run on two instances of one database and one Redis of `topology`.
+pub async fn on<S: Subject>(topology: Topology, db: Db) {
     let redis = Redis::start(topology).await;
     let Some((a, b)) = redis.pair(db).await else {
         return;
     };
-    stress(a, b, &format!("{topology:?}, {db:?}"), async {}).await;
+    stress::<S>(a, b, &format!("{topology:?}, {db:?}"), async {}).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_two_instances_sqlite() {
-    on(Topology::Single, Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_two_instances_postgres() {
-    on(Topology::Single, Db::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_on_a_cluster() {
-    on(Topology::Cluster, Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_on_sentinel() {
-    on(Topology::Sentinel, Db::Sqlite).await;
-}
-
-/// The stress run while Redis is paused, killed and restarted empty, and while one instance's
+/// The run while Redis is paused, killed and restarted empty, and while one instance's
 /// connections to it stall (a partition), in turn.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stress_under_redis_faults() {
+pub async fn under_faults<S: Subject>() {
     let mut redis = Redis::start(Topology::Single).await;
     let proxy = Proxy::start(redis.nodes[0].port).await;
     let spec = Spawn::new(Backend::Redis, Db::Sqlite).env("REDIS_URL", &redis.url());
@@ -230,10 +188,10 @@ async fn stress_under_redis_faults() {
         proxy.heal();
     };
     let (a_state, b_state) = (a.state.clone(), b.state.clone());
-    stress(a, b, "single, sqlite, faults", faults).await;
+    stress::<S>(a, b, "single, sqlite, faults", faults).await;
     // The faults really made cache operations fail (and so writes owe) on both instances.
     for state in [a_state, b_state] {
-        let report = state.users.store().cache().report().await;
+        let report = state.cache.report().await;
         assert!(report.total.errors > 0, "the faults left no trace");
     }
 }

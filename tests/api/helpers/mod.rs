@@ -3,10 +3,12 @@
 use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use cachegraph::{AppState, cache::pause::PausePoints, config::Config};
-use serde_json::{Value, json};
 
 use crate::fixtures::uuid_like;
 pub use crate::fixtures::{RedisServer, TestDb, free_port};
+pub use api::code;
+
+mod api;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
@@ -138,9 +140,10 @@ impl TestApp {
         env.extend(spec.env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
         let pause = spec.pause.clone();
-        let (router, state) = cachegraph::build_app_with(config, pause.clone())
-            .await
-            .expect("app starts");
+        let (router, state) =
+            cachegraph::build_app_with(config, pause.clone(), crate::product::Products)
+                .await
+                .expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -174,150 +177,6 @@ impl TestApp {
             }
         }
         app
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// POSTs a GraphQL request; returns the JSON body.
-    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.expect("server answers");
-        resp.json().await.expect("JSON body")
-    }
-
-    /// POSTs any JSON body; returns the status and the JSON body.
-    pub async fn post_json(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = self.http.post(self.url("/graphql")).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.expect("server answers");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.expect("JSON body"))
-    }
-
-    /// As the admin.
-    pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.gql_as(Some(&self.admin_token), query, variables).await
-    }
-
-    /// Logs in and returns the token; panics when refused.
-    pub async fn login(&self, email: &str, password: &str) -> String {
-        let body = self
-            .gql_as(
-                None,
-                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
-                json!({ "e": email, "p": password }),
-            )
-            .await;
-        body["data"]["login"]["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {body}"))
-            .to_owned()
-    }
-
-    /// Creates a user as the admin; returns its id.
-    pub async fn create_user(&self, email: &str, role: &str) -> String {
-        let body = self
-            .gql(
-                "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
-                json!({ "i": { "email": email, "fullName": "Test User", "password": PASSWORD, "role": role } }),
-            )
-            .await;
-        body["data"]["createUser"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("createUser failed: {body}"))
-            .to_owned()
-    }
-
-    /// Creates a user and logs in as it.
-    pub async fn user_with_token(&self, email: &str) -> (String, String) {
-        let id = self.create_user(email, "USER").await;
-        (id, self.login(email, PASSWORD).await)
-    }
-
-    /// `user(id)` as the admin: the user's JSON or null.
-    pub async fn user(&self, id: &str) -> Value {
-        let body = self
-            .gql(
-                "query($id: ID!) { user(id: $id) { id email fullName isActive role } }",
-                json!({ "id": id }),
-            )
-            .await;
-        assert!(body["errors"].is_null(), "{body}");
-        body["data"]["user"].clone()
-    }
-
-    /// The emails of `users(skip, limit)` as the admin.
-    pub async fn list_emails(&self, skip: i64, limit: i64) -> Vec<String> {
-        let body = self
-            .gql(
-                "query($s: Int!, $l: Int!) { users(skip: $s, limit: $l) { email } }",
-                json!({ "s": skip, "l": limit }),
-            )
-            .await;
-        body["data"]["users"]
-            .as_array()
-            .unwrap_or_else(|| panic!("users failed: {body}"))
-            .iter()
-            .map(|u| u["email"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    /// A user's full name as the admin, failing the test on any error.
-    pub async fn name_of(&self, id: &str) -> String {
-        let user = self.user(id).await;
-        user["fullName"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{user}"))
-            .to_owned()
-    }
-
-    /// Renames a user as the admin, failing the test on any error.
-    pub async fn rename(&self, id: &str, name: &str) {
-        let body = self
-            .gql(
-                "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { fullName } }",
-                json!({ "id": id, "n": name }),
-            )
-            .await;
-        assert_eq!(body["data"]["updateUser"]["fullName"], name, "{body}");
-    }
-
-    /// `GET /health`'s body.
-    pub async fn health(&self) -> Value {
-        self.http
-            .get(self.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Sends `query` as the admin in the background; the handle yields the body.
-    pub fn spawn_gql(&self, query: String) -> tokio::task::JoinHandle<Value> {
-        let (http, url, token) = (
-            self.http.clone(),
-            self.url("/graphql"),
-            self.admin_token.clone(),
-        );
-        tokio::spawn(async move {
-            let resp = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({ "query": query }));
-            resp.send().await.unwrap().json().await.unwrap()
-        })
     }
 
     /// Database reads this app has made (the repository's counter).
@@ -378,13 +237,6 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-}
-
-/// The `extensions.code` of the first error.
-pub fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("expected an error code in {body}"))
 }
 
 /// Generates one test per backend and database for an `async fn(TestApp)`.

@@ -1,0 +1,16 @@
+//! Hostile requests against the fast request path, every layer on (Redis, L1, parsed
+//! documents, responses): each attack is planted, then the victim must get exactly its own
+//! answer. docs/security.md names these tests.
+//!
+//! By target: `persisted` (persisted queries and request keys), `kept_responses` (the response
+//! cache under refused and alternating callers), `limits` (costs, introspection, bodies,
+//! error messages).
+use crate::helpers::{Backend, Db, TestApp};
+
+mod kept_responses;
+mod limits;
+mod persisted;
+
+async fn app() -> TestApp {
+    TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap()
+}

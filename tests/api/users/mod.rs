@@ -1,0 +1,7 @@
+//! Every user query and mutation, with each cache backend and database, and the error codes.
+//!
+//! By concern: `crud` (create, read, update, delete, stats, pages), `lookups` (by email, the
+//! warm list, an absent id) and `errors` (validation, conflicts, not found).
+mod crud;
+mod errors;
+mod lookups;
