@@ -94,7 +94,7 @@ async fn build(
         cache.clone(),
     ));
 
-    let secret = match &config.jwt_secret {
+    let secret = match &config.auth.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
         None => {
             tracing::warn!(
@@ -103,21 +103,21 @@ async fn build(
             random_secret(48)
         }
     };
-    let jwt = Arc::new(Jwt::new(&secret, config.jwt_ttl));
+    let jwt = Arc::new(Jwt::new(&secret, config.auth.jwt_ttl));
 
-    let (password, generated) = match &config.admin_password {
+    let (password, generated) = match &config.auth.admin_password {
         Some(p) => (p.expose().to_owned(), false),
         None => (random_secret(24), true),
     };
     let created = users
-        .bootstrap_admin(&config.admin_email, &password)
+        .bootstrap_admin(&config.auth.admin_email, &password)
         .await
         .map_err(StartError::Bootstrap)?;
     if created && generated {
         // Logged once, at the one moment it can be known; set ADMIN_PASSWORD to avoid this.
-        tracing::warn!(email = %config.admin_email, password = %password, "created the admin user with a generated password");
+        tracing::warn!(email = %config.auth.admin_email, password = %password, "created the admin user with a generated password");
     } else if created {
-        tracing::info!(email = %config.admin_email, "created the admin user");
+        tracing::info!(email = %config.auth.admin_email, "created the admin user");
     }
 
     let state = AppState {

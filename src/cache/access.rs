@@ -7,7 +7,7 @@ use super::{
     l1::Entry,
     request,
     store::{Store, Stores},
-    tagged::GENERATION_TTL,
+    ttl,
 };
 
 impl Cache {
@@ -104,7 +104,7 @@ impl Cache {
 
     pub(super) async fn generation(&self, tag: &str, bump: bool) -> Result<u64, CacheError> {
         self.store()?
-            .generation(&self.gen_key(tag), bump, GENERATION_TTL)
+            .generation(&self.gen_key(tag), bump, ttl::GENERATION)
             .await
     }
 

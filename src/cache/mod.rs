@@ -2,7 +2,8 @@
 //! with the database, the breaker that keeps the API up when Redis is not, and the counters.
 //!
 //! [`Cache`] is one cheap handle; its methods live with the concern they serve:
-//! * here: building it (`connect`), the namespace, keys, TTL jitter, availability;
+//! * here: building it (`connect`), the namespace, keys, availability;
+//! * `ttl`: how long entries live (a setting is a bound: spread below it, never above);
 //! * `access`: single entries, dispatched to the backend through L1;
 //! * `tagged`: the generic get-or-load helper any resolver can use ([`Cache::tagged`]), and
 //!   invalidation by tag;
@@ -36,6 +37,7 @@ mod stats;
 mod store;
 mod tagged;
 pub mod trust;
+mod ttl;
 mod users;
 
 pub use admin::{CacheReport, ClearError, ServerInfo};
@@ -51,8 +53,6 @@ use std::{
     },
     time::Duration,
 };
-
-use rand::Rng;
 
 use crate::{
     config::{CacheBackendKind, Config},
@@ -189,7 +189,7 @@ impl Cache {
         Ok(match config.cache.backend {
             CacheBackendKind::Redis => {
                 let redis = RedisBackend::connect(
-                    config.redis_url.expose(),
+                    config.cache.redis_url.expose(),
                     config.cache.pool_size,
                     config.cache.timeout,
                     config.cache.write_timeout,
@@ -200,7 +200,7 @@ impl Cache {
                         config.cache.l1_bytes,
                         config.cache.l1_max_age,
                     ));
-                    l1.track(config.redis_url.expose(), namespace, redis.clients())?;
+                    l1.track(config.cache.redis_url.expose(), namespace, redis.clients())?;
                     Some(Stores::Tracked(Box::new(Tracked::new(redis, l1))))
                 } else {
                     Some(Stores::Redis(Box::new(redis)))
@@ -259,11 +259,6 @@ impl Cache {
         key.push_str(&self.inner.prefix);
         let _ = key.write_fmt(suffix);
         key
-    }
-
-    /// `ttl` ± 10%, so that entries filled together do not expire together.
-    pub(crate) fn jitter(ttl: Duration) -> Duration {
-        ttl.mul_f64(rand::rng().random_range(0.9..=1.1))
     }
 
     /// The stats kind called `name` (`product`, `sku`, …), registered on first use.

@@ -5,10 +5,7 @@ use std::{future::Future, time::Duration};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Cache, CacheError, Kind, health::Dirty, protocol};
-
-/// Generations outlive every entry tagged with them.
-pub(super) const GENERATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+use super::{Cache, CacheError, Kind, health::Dirty, protocol, ttl};
 
 impl Cache {
     /// The key of `tag`'s generation.
@@ -16,8 +13,8 @@ impl Cache {
         self.key(format_args!("{{{tag}}}:gen"))
     }
 
-    /// Get-or-load for any resolver: the value of `name` under `tag`, cached for `ttl` (with
-    /// jitter) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
+    /// Get-or-load for any resolver: the value of `name` under `tag`, cached for `ttl` (at
+    /// most) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
     /// `load` runs when the entry is missing, stale or the cache is unreachable, once per
     /// key and generation however many requests miss together; its errors are returned as
     /// they are, and never cached.
@@ -68,7 +65,7 @@ impl Cache {
                     Ok(json) => json,
                     Err(err) => return tracing::warn!(key, error = %err, "value not cacheable"),
                 };
-                let ttl = Self::jitter(ttl.unwrap_or(self.inner.default_ttl));
+                let ttl = ttl::jittered(ttl.unwrap_or(self.inner.default_ttl));
                 match self
                     .set(key, &protocol::tagged(generation, &json), ttl)
                     .await

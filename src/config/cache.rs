@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use super::{
-    CacheBackendKind, ConfigError,
+    CacheBackendKind, ConfigError, Secret,
     env::{Env, invalid},
 };
 
@@ -11,6 +11,8 @@ use super::{
 pub struct CacheSettings {
     /// `CACHE_BACKEND`: redis, memory or none.
     pub backend: CacheBackendKind,
+    /// `REDIS_URL`: `redis://`, `rediss://`, `redis-cluster://` or `redis-sentinel://`.
+    pub redis_url: Secret,
     /// `CACHE_PREFIX`: every key this server writes starts with it.
     pub prefix: String,
     /// `CACHE_DEFAULT_TTL`: lists and aggregates.
@@ -78,8 +80,14 @@ impl CacheSettings {
             ));
         }
 
+        let redis_url = env
+            .get("REDIS_URL")
+            .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        check_redis_url(&redis_url)?;
+
         Ok(Self {
             backend: cache_backend,
+            redis_url: Secret::new(redis_url),
             prefix: cache_prefix,
             default_ttl: env.secs("CACHE_DEFAULT_TTL", 300)?,
             user_ttl: env.secs("CACHE_USER_TTL", 600)?,
@@ -100,4 +108,23 @@ impl CacheSettings {
             l1_max_age: Duration::from_millis(env.positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
         })
     }
+}
+
+fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
+    let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or_default();
+    if !(scheme.starts_with("redis") || scheme.starts_with("valkey")) {
+        return Err(invalid(
+            "REDIS_URL",
+            "must start with redis://, rediss://, redis-cluster://, redis-sentinel:// or redis+unix://",
+        ));
+    }
+    // fred's own parser decides the rest; its messages never echo the password.
+    fred::types::config::Config::from_url(raw)
+        .map(|_| ())
+        .map_err(|e| {
+            invalid(
+                "REDIS_URL",
+                format!("not a Redis URL fred accepts ({})", e.details()),
+            )
+        })
 }

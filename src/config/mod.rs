@@ -3,13 +3,17 @@
 //! Every variable of the contract is here with its default. A value that does not parse stops
 //! start-up with an error naming the variable; secrets are wrapped in [`Secret`] so that neither
 //! `Debug` nor a log line can print them.
+mod auth;
 mod cache;
+mod database;
 mod env;
 mod limits;
 
+pub use auth::AuthSettings;
 pub use cache::CacheSettings;
+pub use database::DatabaseSettings;
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr};
 
 use env::{Env, invalid};
 pub use limits::{
@@ -66,22 +70,12 @@ impl CacheBackendKind {
 pub struct Config {
     /// `LISTEN_ADDR`: where the HTTP server listens.
     pub listen_addr: SocketAddr,
-    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
-    pub database_url: Secret,
-    /// `DATABASE_MAX_CONNECTIONS`: pool size (SQLite files get at most this many).
-    pub database_max_connections: u32,
-    /// `REDIS_URL`: `redis://`, `rediss://`, `redis-cluster://` or `redis-sentinel://`.
-    pub redis_url: Secret,
-    /// The cache's settings (`CACHE_*`).
+    /// The database (`DATABASE_*`).
+    pub database: DatabaseSettings,
+    /// The cache (`REDIS_URL`, `CACHE_*`).
     pub cache: CacheSettings,
-    /// `JWT_SECRET`: HS256 key; `None` means one is generated per start.
-    pub jwt_secret: Option<Secret>,
-    /// `JWT_TTL`: token lifetime.
-    pub jwt_ttl: Duration,
-    /// `ADMIN_EMAIL`: the admin created when none exists.
-    pub admin_email: String,
-    /// `ADMIN_PASSWORD`: its password; `None` means a random one is generated and logged once.
-    pub admin_password: Option<Secret>,
+    /// Tokens and the first admin (`JWT_*`, `ADMIN_*`).
+    pub auth: AuthSettings,
     /// What one request may cost (body, depth, complexity, fields, aliases, variables, errors,
     /// introspection).
     pub limits: RequestLimits,
@@ -126,39 +120,6 @@ impl Config {
             )
         })?;
 
-        let database_url = env
-            .get("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://data/app.db?mode=rwc".into());
-        check_database_url(&database_url)?;
-
-        let redis_url = env
-            .get("REDIS_URL")
-            .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-        check_redis_url(&redis_url)?;
-
-        let admin_email = env
-            .get("ADMIN_EMAIL")
-            .unwrap_or_else(|| "admin@example.com".into())
-            .to_lowercase();
-        if !crate::domain::is_valid_email(&admin_email) {
-            return Err(invalid(
-                "ADMIN_EMAIL",
-                format!("`{admin_email}` is not an email address"),
-            ));
-        }
-        let admin_password = env.get("ADMIN_PASSWORD").map(Secret::new);
-        if admin_password
-            .as_ref()
-            .is_some_and(|p| p.expose().chars().count() < 8)
-        {
-            return Err(invalid("ADMIN_PASSWORD", "must be at least 8 characters"));
-        }
-
-        let jwt_secret = env.get("JWT_SECRET").map(Secret::new);
-        if jwt_secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
-            return Err(invalid("JWT_SECRET", "must be at least 16 bytes"));
-        }
-
         let cors_allowed_origins = match env.get("CORS_ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(list) => list
@@ -183,14 +144,9 @@ impl Config {
 
         Ok(Self {
             listen_addr,
-            database_url: Secret::new(database_url),
-            database_max_connections: env.positive("DATABASE_MAX_CONNECTIONS", 10)? as u32,
-            redis_url: Secret::new(redis_url),
+            database: DatabaseSettings::read(&env)?,
             cache: CacheSettings::read(&env)?,
-            jwt_secret,
-            jwt_ttl: env.secs("JWT_TTL", 3600)?,
-            admin_email,
-            admin_password,
+            auth: AuthSettings::read(&env)?,
             limits: RequestLimits::read(&env)?,
             server: ServerLimits::read(&env)?,
             login: LoginLimits::read(&env)?,
@@ -198,39 +154,6 @@ impl Config {
             cors_allowed_origins,
         })
     }
-}
-
-fn check_database_url(raw: &str) -> Result<(), ConfigError> {
-    let scheme = raw.split_once(':').map(|(s, _)| s).unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(()),
-        "postgres" | "postgresql" => url::Url::parse(raw)
-            .map(|_| ())
-            .map_err(|e| invalid("DATABASE_URL", format!("not a valid URL ({e})"))),
-        _ => Err(invalid(
-            "DATABASE_URL",
-            "must start with sqlite: or postgres://",
-        )),
-    }
-}
-
-fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
-    let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or_default();
-    if !(scheme.starts_with("redis") || scheme.starts_with("valkey")) {
-        return Err(invalid(
-            "REDIS_URL",
-            "must start with redis://, rediss://, redis-cluster://, redis-sentinel:// or redis+unix://",
-        ));
-    }
-    // fred's own parser decides the rest; its messages never echo the password.
-    fred::types::config::Config::from_url(raw)
-        .map(|_| ())
-        .map_err(|e| {
-            invalid(
-                "REDIS_URL",
-                format!("not a Redis URL fred accepts ({})", e.details()),
-            )
-        })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Unit tests of the parent module.
 use super::*;
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
@@ -14,16 +14,16 @@ fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 fn defaults_match_the_contract() {
     let c = config(&[]).unwrap();
     assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8000");
-    assert_eq!(c.database_url.expose(), "sqlite://data/app.db?mode=rwc");
-    assert_eq!(c.redis_url.expose(), "redis://127.0.0.1:6379");
+    assert_eq!(c.database.url.expose(), "sqlite://data/app.db?mode=rwc");
+    assert_eq!(c.cache.redis_url.expose(), "redis://127.0.0.1:6379");
     assert_eq!(c.cache.backend, CacheBackendKind::Redis);
     assert_eq!(c.cache.prefix, "cachegraph:");
     assert_eq!(c.cache.default_ttl, Duration::from_secs(300));
     assert_eq!(c.cache.user_ttl, Duration::from_secs(600));
     assert_eq!(c.cache.timeout, Duration::from_millis(200));
-    assert_eq!(c.jwt_ttl, Duration::from_secs(3600));
-    assert_eq!(c.admin_email, "admin@example.com");
-    assert!(c.admin_password.is_none() && c.jwt_secret.is_none());
+    assert_eq!(c.auth.jwt_ttl, Duration::from_secs(3600));
+    assert_eq!(c.auth.admin_email, "admin@example.com");
+    assert!(c.auth.admin_password.is_none() && c.auth.jwt_secret.is_none());
     assert_eq!(c.limits.max_depth, 32);
     assert_eq!(c.limits.max_body_bytes, 1_048_576);
     assert_eq!(c.limits.introspection, Introspection::On);

@@ -29,7 +29,7 @@ pub enum DbError {
 
 /// Connects to `DATABASE_URL`, creating the SQLite file and its folder when needed.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let url = config.database_url.expose();
+    let url = config.database.url.expose();
     if let Some(path) = sqlite_file_path(url)
         && let Some(dir) = std::path::Path::new(&path).parent()
         && !dir.as_os_str().is_empty()
@@ -38,7 +38,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opt = ConnectOptions::new(url.to_owned());
-    opt.max_connections(config.database_max_connections)
+    opt.max_connections(config.database.max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

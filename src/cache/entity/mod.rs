@@ -16,11 +16,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{
     Cache, CacheError, Kind,
     protocol::{self, ABSENT},
+    ttl,
 };
 use crate::db::DbError;
-
-/// How long "no entity with this id" is cached; a create replaces it at once anyway.
-const ABSENT_TTL: Duration = Duration::from_secs(15);
 
 /// An entity the cache can hold under the versioned protocol.
 pub trait Versioned: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
@@ -142,8 +140,8 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// Stores what a read loaded, unless the cache already holds something newer.
     async fn fill(&self, id: i64, found: Option<E>) {
         let (version, ttl) = match &found {
-            Some(e) => (e.version(), Cache::jitter(self.ttl)),
-            None => (ABSENT, ABSENT_TTL.min(self.ttl)),
+            Some(e) => (e.version(), ttl::jittered(self.ttl)),
+            None => (ABSENT, ttl::ABSENT.min(self.ttl)),
         };
         let key = self.key(id);
         match self.write(&key, version, found.as_ref(), ttl).await {
@@ -210,7 +208,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                     Some(e) => {
                         let id = e.id();
                         self.fill(id, Some(e)).await;
-                        let ttl = Cache::jitter(self.ttl);
+                        let ttl = ttl::jittered(self.ttl);
                         self.cache.set(key, &id.to_string(), ttl).await
                     }
                     // A pointer that led astray goes.

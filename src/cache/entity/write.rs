@@ -7,7 +7,7 @@
 use std::{future::Future, pin::Pin};
 
 use super::{EntityCache, Reload, Source, Versioned};
-use crate::cache::{Cache, CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE};
+use crate::cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, ttl};
 
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the
@@ -32,7 +32,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             if !self.cache.can_write() {
                 return Err(CacheError::Unavailable);
             }
-            let ttl = Cache::jitter(self.ttl);
+            let ttl = ttl::jittered(self.ttl);
             let entry = match now {
                 Some(e) => self.write(&key, e.version(), Some(e), ttl).await.map(drop),
                 None => self.write(&key, TOMBSTONE, None, self.ttl).await.map(drop),
@@ -110,7 +110,7 @@ impl<E: Versioned, S: Source<E>> Reload for EntityCache<E, S> {
             let key = self.key(id);
             match &found {
                 Some(e) => {
-                    let ttl = Cache::jitter(self.ttl);
+                    let ttl = ttl::jittered(self.ttl);
                     self.write(&key, e.version(), Some(e), ttl).await?
                 }
                 None => self.write(&key, TOMBSTONE, None, self.ttl).await?,

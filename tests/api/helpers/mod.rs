@@ -191,7 +191,8 @@ impl TestApp {
 
     /// A second instance of this app: same database, same Redis, same namespace.
     pub async fn sibling(&self) -> TestApp {
-        self.sibling_via(self.state.config.redis_url.expose()).await
+        self.sibling_via(self.state.config.cache.redis_url.expose())
+            .await
     }
 
     /// [`TestApp::sibling`] reaching Redis at `redis_url` (e.g. through a proxy).
@@ -206,7 +207,7 @@ impl TestApp {
     /// A fred client on the Redis this app uses (any topology).
     pub async fn redis_client(&self) -> fred::prelude::Client {
         use fred::prelude::*;
-        let config = Config::from_url(self.state.config.redis_url.expose()).unwrap();
+        let config = Config::from_url(self.state.config.cache.redis_url.expose()).unwrap();
         let client = Builder::from_config(config).build().unwrap();
         client.init().await.unwrap();
         client
