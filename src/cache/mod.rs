@@ -2,7 +2,8 @@
 //! with the database, the breaker that keeps the API up when Redis is not, and the counters.
 //!
 //! [`Cache`] is one cheap handle; its methods live with the concern they serve:
-//! * here: building it (`connect`), the namespace, keys, availability;
+//! * `connect`: building it, and the namespace;
+//! * here: keys, availability, the counters and the write epoch;
 //! * `ttl`: how long entries live (a setting is a bound: spread below it, never above);
 //! * `access`: single entries, dispatched to the backend through L1;
 //! * `tagged`: the generic get-or-load helper any resolver can use ([`Cache::tagged`]), and
@@ -17,6 +18,7 @@
 //! database answers.
 mod access;
 mod admin;
+mod connect;
 mod counters;
 pub mod entity;
 mod flight;
@@ -54,15 +56,12 @@ use std::{
     time::Duration,
 };
 
-use crate::{
-    config::{CacheBackendKind, Config},
-    db::OwedLog,
-};
+use crate::db::OwedLog;
 use flight::Flights;
 use health::Health;
 use l1::L1;
 use pause::{PausePoints, Point};
-use store::{MemoryBackend, RedisBackend, Store, Stores, Tracked};
+use store::Stores;
 use trust::Trust;
 
 /// Errors of the cache layer. None reaches a client: callers fall back to the database.
@@ -115,104 +114,6 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Builds the configured backend. Redis is connected in the background: the server starts
-    /// (and answers from the database) when it is down.
-    ///
-    /// The namespace is `CACHE_PREFIX` followed by the database's deployment id, so two
-    /// databases never read each other's entries, whatever Redis and prefix they share; `owed`
-    /// is that database's log of cache writes that did not land (see [`trust`]).
-    pub(crate) async fn connect(
-        config: &Config,
-        stats: Stats,
-        pause: Option<Arc<PausePoints>>,
-        deployment: &str,
-        owed: OwedLog,
-    ) -> Result<Self, CacheError> {
-        let namespace = namespace(&config.cache.prefix, deployment);
-        let shared = config.cache.backend == CacheBackendKind::Redis;
-        let store = Self::open_store(config, &namespace)?;
-        let exact_invalidation = match &store {
-            Some(Stores::Tracked(_) | Stores::Memory(_)) => true,
-            Some(Stores::Redis(_)) | None => false,
-        };
-        let responses = (config.cache.responses && exact_invalidation).then(|| {
-            responses::Responses::new(config.cache.responses_bytes, config.cache.l1_max_age)
-        });
-        let cache = Self {
-            inner: Arc::new(Inner {
-                store,
-                health: Health::default(),
-                stats,
-                prefix: namespace,
-                user_ttl: config.cache.user_ttl,
-                default_ttl: config.cache.default_ttl,
-                breaker_interval: config.cache.breaker_interval,
-                flights: Flights::default(),
-                epoch: AtomicU64::new(0),
-                pause,
-                responses,
-                owed_log: shared.then_some(owed),
-                trust: shared.then(|| Trust::new(config.cache.trust_window)),
-                kinds: Default::default(),
-                count_failure: fred::types::scripts::Script::from_lua(counters::FAIL),
-            }),
-        };
-        match cache.inner.store.as_ref().and_then(Stores::redis) {
-            Some(redis) => {
-                if redis.wait_connected(Duration::from_secs(1)).await && redis.ping().await.is_ok()
-                {
-                    cache.inner.health.close();
-                    tracing::info!("cache: redis connected");
-                } else {
-                    tracing::warn!(
-                        "cache: redis unreachable at start; serving from the database until it answers"
-                    );
-                    cache.inner.health.open_quietly();
-                }
-            }
-            None if cache.inner.store.is_some() => cache.inner.health.close(),
-            None => {}
-        }
-        if shared {
-            // Trust Redis only once the owed log has been read.
-            if let Err(err) = cache.read_owed(&mut Default::default()).await {
-                tracing::warn!(error = %err, "owed cache log unreadable at start");
-            }
-            cache.spawn_owed_reader();
-            cache.spawn_prober();
-        }
-        Ok(cache)
-    }
-
-    /// The configured store: Redis (behind L1 with `CACHE_L1`), in-process, or none.
-    fn open_store(config: &Config, namespace: &str) -> Result<Option<Stores>, CacheError> {
-        Ok(match config.cache.backend {
-            CacheBackendKind::Redis => {
-                let redis = RedisBackend::connect(
-                    config.cache.redis_url.expose(),
-                    config.cache.pool_size,
-                    config.cache.timeout,
-                    config.cache.write_timeout,
-                )?;
-                if config.cache.l1 {
-                    let l1 = Arc::new(L1::new(
-                        config.cache.l1_capacity,
-                        config.cache.l1_bytes,
-                        config.cache.l1_max_age,
-                    ));
-                    l1.track(config.cache.redis_url.expose(), namespace, redis.clients())?;
-                    Some(Stores::Tracked(Box::new(Tracked::new(redis, l1))))
-                } else {
-                    Some(Stores::Redis(Box::new(redis)))
-                }
-            }
-            CacheBackendKind::Memory => Some(Stores::Memory(MemoryBackend::new(
-                config.cache.memory_capacity,
-            ))),
-            CacheBackendKind::None => None,
-        })
-    }
-
     /// The namespace every key lives under: `CACHE_PREFIX` and the deployment id.
     pub fn namespace(&self) -> &str {
         &self.inner.prefix
@@ -318,10 +219,4 @@ impl Cache {
     pub(crate) async fn pause_at(&self, point: Point, key: &str) {
         pause::maybe_pause(&self.inner.pause, point, key).await;
     }
-}
-
-/// `prefix` and the first 16 characters of the deployment id.
-fn namespace(prefix: &str, deployment: &str) -> String {
-    let id: String = deployment.chars().take(16).collect();
-    format!("{prefix}{id}:")
 }

@@ -3,12 +3,12 @@
 //! over `MAX_BODY_BYTES`, 400 for a body that is not a GraphQL JSON request, 405 for a
 //! mutation over GET. Then [`crate::graphql::Preparer`] resolves and checks the request, and
 //! the response cache is consulted under the key of what will actually run.
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use async_graphql::{Request, Response, http::GraphiQLSource};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    extract::{ConnectInfo, State},
+    extract::State,
     http::{HeaderMap, StatusCode, header, request::Parts},
     response::{Html, IntoResponse},
 };
@@ -16,16 +16,15 @@ use bytes::Bytes;
 
 use super::{
     HttpState,
+    client::client_addr,
+    kept::kept,
     respond::{first_operation_name, json_response, refuse, with_codes},
 };
 use crate::{
-    auth::{ClientAddr, RequestAuth},
+    auth::RequestAuth,
     cache::request::{self, RequestScope},
     config::Introspection,
-    graphql::{
-        RequestKey,
-        prepare::{Method, Refusal, Resolved},
-    },
+    graphql::prepare::{Method, Refusal, Resolved},
 };
 
 /// Content types a POST body may be declared as. Anything else (notably `text/plain`, which a
@@ -177,52 +176,6 @@ async fn execute(
     response
 }
 
-/// A kept response this caller may have and that is still current. A response that depends
-/// on its caller is kept per caller: it is looked for once the caller is known (a bearer
-/// token, resolved now rather than by the first guard).
-async fn kept(
-    state: &HttpState,
-    auth: &RequestAuth,
-    key: &RequestKey,
-) -> Option<axum::response::Response> {
-    let app = &state.app;
-    let cache = &app.cache;
-    let responses = cache.responses()?;
-    // With the caller when it is kept per caller (looked for only when the caller is known).
-    let mut hit = responses.get(&key.0, None).map(|hit| (hit, None));
-    if hit.is_none()
-        && auth.has_bearer()
-        && let Ok(viewer) = auth.viewer(&app.jwt, &app.users).await
-    {
-        hit = responses
-            .get(&key.0, Some(viewer.id()))
-            .map(|hit| (hit, Some(viewer.id())));
-    }
-    let (hit, caller) = hit?;
-    if hit.introspection && state.app.config.limits.introspection != Introspection::On {
-        return None;
-    }
-    // Not served to this caller: kept for someone else. Only a stale response is dropped,
-    // so no caller can evict another's.
-    if hit.authenticated {
-        match auth.viewer(&app.jwt, &app.users).await {
-            Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
-            _ => return None,
-        }
-    } else if hit.caller.is_some() {
-        return None;
-    }
-    if !cache.still_current(&hit.deps).await {
-        responses.forget(&key.0, caller);
-        return None;
-    }
-    responses.served();
-    Some(json_response(
-        hit.body.clone(),
-        hit.cache_control.as_deref(),
-    ))
-}
-
 /// Answers a resolved request: from the response cache, refused, or executed (and kept).
 /// Returns whether it succeeded, for metrics.
 async fn respond(
@@ -301,30 +254,4 @@ async fn respond(
         return (true, json_response(body, cache_control.as_deref()));
     }
     (ok, GraphQLResponse::from(response).into_response())
-}
-
-/// The client's address: the connection's peer, or behind `hops` trusted proxies the
-/// `X-Forwarded-For` entry `hops` from the right, over every line of the header (the first
-/// proxy's view of its peer). A shorter chain means proxies were bypassed: its leftmost entry
-/// (the nearest trusted proxy's peer) is used then.
-fn client_addr(parts: &Parts, hops: usize) -> ClientAddr {
-    let forwarded = (hops > 0)
-        .then(|| {
-            let entries: Vec<&str> = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .collect();
-            let at = entries.len().saturating_sub(hops);
-            entries.get(at).and_then(|e| e.parse().ok())
-        })
-        .flatten();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    ClientAddr(forwarded.or(peer))
 }

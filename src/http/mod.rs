@@ -1,7 +1,9 @@
 //! HTTP: the server (connection limits and timeouts), the router, the GraphQL endpoint (POST,
 //! GET and GraphiQL), `/health`, `/metrics`, CORS, body limits and request logs.
+mod client;
 mod graphql;
 mod health;
+mod kept;
 mod metrics;
 mod respond;
 pub mod server;

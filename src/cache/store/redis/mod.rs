@@ -1,94 +1,24 @@
 //! The Redis backend, on a fred connection pool.
 //!
 //! Every command is bounded by `CACHE_TIMEOUT_MS`; fred reconnects in the background with
-//! exponential backoff. The two scripts below keep the protocol's invariants atomically on the
-//! server, so a command that fred retries or delivers late cannot break them.
-use std::time::Duration;
+//! exponential backoff. The scripts it runs (`scripts`) keep the protocol's invariants
+//! atomically on the server, so a command that fred retries or delivers late cannot break
+//! them; `client` is the one way a fred client is configured.
+mod client;
+mod scripts;
+
+pub(crate) use client::builder;
+use scripts::{GENERATION, RELEASE_LEASE, SET_IF_NEWER};
+use std::{sync::Arc, time::Duration};
 
 use fred::{
     prelude::*,
-    types::{
-        InfoKind,
-        config::{ReconnectPolicy, UnresponsiveConfig},
-        scripts::Script,
-    },
+    types::{InfoKind, scripts::Script},
 };
 use futures::TryStreamExt;
 
-use std::sync::Arc;
-
 use super::Store;
 use crate::cache::{CacheError, ServerInfo, l1::Entry};
-
-/// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
-/// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
-/// reordered fills and write-throughs harmless.
-const SET_IF_NEWER: &str = r#"
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local v = tonumber(string.match(cur, '^{"v":(%d+)'))
-  if v and v >= tonumber(ARGV[1]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
-"#;
-
-/// Reads (ARGV[2] = '0') or increments (ARGV[2] = '1') the generation `KEYS[1]`, refreshing its
-/// TTL (ARGV[1] ms). A missing generation starts at the server's clock in microseconds, never at
-/// 1, so a generation that expired or was evicted cannot come back to a value that old entries
-/// were tagged with. Returned as a string: Lua numbers are doubles.
-const GENERATION: &str = r#"
-if not redis.call('GET', KEYS[1]) then
-  local t = redis.call('TIME')
-  redis.call('SET', KEYS[1], t[1] .. string.sub('000000' .. t[2], -6))
-end
-if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return redis.call('GET', KEYS[1])
-"#;
-
-/// Deletes the lease `KEYS[1]` only if it still holds our token `ARGV[1]`: a lease that
-/// expired and was taken by another process is not ours to release.
-const RELEASE_LEASE: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"#;
-
-/// The one way this server configures a fred client for `url`: RESP3 when `resp3` (tracking
-/// needs it; its pushes then get a deep event channel), every command bounded by `timeout`,
-/// the first connection retried with the
-/// reconnect policy instead of failing start-up, a paused or silent server's connection closed
-/// after 2 s and reconnected with exponential backoff (0.1 to 5 s, for ever).
-pub(crate) fn builder(
-    url: &str,
-    resp3: bool,
-    timeout: Duration,
-) -> Result<Builder, fred::error::Error> {
-    let mut config = Config::from_url(url)?;
-    if resp3 {
-        config.version = fred::types::RespVersion::RESP3;
-    }
-    config.fail_fast = false;
-    let mut builder = Builder::from_config(config);
-    builder
-        .with_performance_config(|p| {
-            p.default_command_timeout = timeout;
-            if resp3 {
-                // Invalidation pushes arrive in bursts; a lagging channel flushes L1.
-                p.broadcast_channel_capacity = 8192;
-            }
-        })
-        .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(2);
-            c.internal_command_timeout = Duration::from_secs(2);
-            c.unresponsive = UnresponsiveConfig {
-                max_timeout: Some(Duration::from_secs(2)),
-                interval: Duration::from_millis(500),
-            };
-        })
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
-    Ok(builder)
-}
 
 /// A fred pool with the scripts it runs.
 pub struct RedisBackend {

@@ -1,0 +1,36 @@
+//! The Lua scripts the Redis store runs: each keeps one of the protocol's invariants in a
+//! single atomic step on the server.
+
+/// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
+/// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
+/// reordered fills and write-throughs harmless.
+pub(super) const SET_IF_NEWER: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '^{"v":(%d+)'))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#;
+
+/// Reads (ARGV[2] = '0') or increments (ARGV[2] = '1') the generation `KEYS[1]`, refreshing its
+/// TTL (ARGV[1] ms). A missing generation starts at the server's clock in microseconds, never at
+/// 1, so a generation that expired or was evicted cannot come back to a value that old entries
+/// were tagged with. Returned as a string: Lua numbers are doubles.
+pub(super) const GENERATION: &str = r#"
+if not redis.call('GET', KEYS[1]) then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.sub('000000' .. t[2], -6))
+end
+if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+"#;
+
+/// Deletes the lease `KEYS[1]` only if it still holds our token `ARGV[1]`: a lease that
+/// expired and was taken by another process is not ours to release.
+pub(super) const RELEASE_LEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
