@@ -8,7 +8,10 @@ use std::future::Future;
 
 use async_graphql::{MergedObjectTail, ObjectType};
 
-use crate::{AppState, startup::StartError};
+use crate::AppState;
+
+/// Why an extension could not be built (its migration failed, …): start-up stops with it.
+pub type ExtensionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Roots an application adds, made from the app's state.
 pub trait Extension: Send + 'static {
@@ -22,7 +25,7 @@ pub trait Extension: Send + 'static {
     fn build(
         self,
         state: &AppState,
-    ) -> impl Future<Output = Result<(Self::Query, Self::Mutation), StartError>> + Send;
+    ) -> impl Future<Output = Result<(Self::Query, Self::Mutation), ExtensionError>> + Send;
 }
 
 /// No extension: the API as this crate defines it.
@@ -30,7 +33,7 @@ impl Extension for () {
     type Query = MergedObjectTail;
     type Mutation = MergedObjectTail;
 
-    async fn build(self, _: &AppState) -> Result<(Self::Query, Self::Mutation), StartError> {
+    async fn build(self, _: &AppState) -> Result<(Self::Query, Self::Mutation), ExtensionError> {
         Ok((MergedObjectTail, MergedObjectTail))
     }
 }

@@ -6,15 +6,18 @@
 //! - [`domain`]: users, roles, the caller, and the checked inputs of the mutations (imports
 //!   nothing above it).
 //! - [`error`]: the service error type and its mapping to GraphQL error codes.
-//! - [`auth`]: JWTs, password hashes, login throttling, the caller of a request.
+//! - [`auth`]: JWTs, password hashes, login throttling.
 //! - [`db`]: connection, migrations, the `users` entity and repository.
 //! - [`cache`]: the cache layer, its backends and its consistency protocol.
 //! - [`users`]: the user service, the one boundary resolvers reach users through.
-//! - [`graphql`]: schema, query and mutation roots, types, guards; [`graphql::prepare`] turns a
+//! - [`graphql`]: schema, query and mutation roots, types, guards, the caller of a request, and
+//!   [`graphql::cached`], the one way a resolver opts into caching; [`graphql::prepare`] turns a
 //!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
 //! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
-//! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs),
-//!   `extension` (what an application built on the library adds: [`Extension`]).
+//! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs and
+//!   metrics), `extension` (what an application built on the library adds: [`Extension`]).
+//!
+//! No module imports in a cycle, at any level of the tree.
 // The request future nests deeply (axum, async-graphql, the cache layers); computing its layout
 // needs more than the default query depth.
 #![recursion_limit = "256"]
@@ -34,7 +37,7 @@ mod startup;
 mod state;
 pub mod telemetry;
 
-pub use extension::Extension;
+pub use extension::{Extension, ExtensionError};
 #[cfg(feature = "test-hooks")]
 pub use startup::build_app_with;
 pub use startup::{

@@ -14,9 +14,9 @@ use crate::{
     config::Config,
     db,
     error::AppError,
-    extension::Extension,
+    extension::{Extension, ExtensionError},
     graphql, http,
-    http::Metrics,
+    telemetry::Metrics,
     users::UserService,
 };
 
@@ -39,8 +39,8 @@ pub enum StartError {
     #[error("serving: {0}")]
     Serve(std::io::Error),
     /// An [`Extension`] could not be built.
-    #[error("{0}")]
-    Extension(String),
+    #[error("extension: {0}")]
+    Extension(ExtensionError),
 }
 
 fn random_secret(len: usize) -> String {
@@ -129,7 +129,10 @@ async fn build(
         metrics,
         login,
     };
-    let (query, mutation) = extension.build(&state).await?;
+    let (query, mutation) = extension
+        .build(&state)
+        .await
+        .map_err(StartError::Extension)?;
     let schema = graphql::build_schema(state.clone(), query, mutation);
     Ok((http::router(state.clone(), schema), state))
 }

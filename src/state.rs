@@ -6,7 +6,7 @@ use crate::{
     auth::{Jwt, LoginThrottle},
     cache::Cache,
     config::Config,
-    http::Metrics,
+    telemetry::Metrics,
     users::UserService,
 };
 

@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use cachegraph::{
-    AppState, Extension, StartError,
+    AppState, Extension, ExtensionError,
     cache::{
         Kind,
         entity::{EntityCache, Pointer, Source, Versioned},
@@ -305,7 +305,7 @@ impl Extension for Products {
     async fn build(
         self,
         state: &AppState,
-    ) -> Result<(ProductsQuery, ProductsMutation), StartError> {
+    ) -> Result<(ProductsQuery, ProductsMutation), ExtensionError> {
         crate::migration::ProductsMigrator::up(&state.db, None).await?;
         let repo = ProductRepo {
             db: state.db.clone(),

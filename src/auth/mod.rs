@@ -1,16 +1,15 @@
-//! Authentication: HS256 tokens, argon2id password hashes, login throttling, and the
-//! per-request caller.
+//! Authentication: HS256 tokens, argon2id password hashes and login throttling. (The caller of
+//! a request, resolved through the user service above this layer, is
+//! `graphql::RequestAuth`.)
 //!
 //! A token only says who the caller *was* when it was issued. Every request that needs a caller
 //! resolves it again through the (cached) user entry, so deleting or deactivating a user, or
 //! changing a role, takes effect on their tokens at once.
 mod jwt;
 pub mod password;
-mod request;
 mod throttle;
 
 pub use jwt::{Claims, Jwt};
-pub use request::RequestAuth;
 pub use throttle::{ClientAddr, LoginThrottle};
 
 /// Errors of the auth layer.

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use super::{
     Cache, CacheError,
-    l1::Entry,
+    entry::Entry,
     request,
     store::{Store, Stores},
     ttl,

@@ -1,7 +1,7 @@
 //! L1: an in-process copy of Redis entries, kept coherent across instances by Redis itself.
 //!
 //! A dedicated RESP3 connection runs `CLIENT TRACKING ON BCAST PREFIX <namespace>` on every
-//! primary ([`tracking`]), so Redis pushes the name of every key under our namespace that anyone
+//! primary (`tracking`), so Redis pushes the name of every key under our namespace that anyone
 //! modifies, expires or evicts. Each push drops the key here before it can be served again. Values are the raw Redis strings,
 //! with a slot for their decoded form so a hit does not parse JSON again.
 //!
@@ -23,7 +23,6 @@
 //!   requests costs one round trip, not one each; a request pays at most one round, however
 //!   many keys it reads. If a round fails, the request reads Redis instead.
 use std::{
-    any::Any,
     sync::{
         Arc, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -39,42 +38,10 @@ use tokio::{
 
 mod tracking;
 
+use super::entry::Entry;
+
 /// How long a request waits for a barrier round before reading Redis instead.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
-
-/// A raw Redis value held in L1, with its decoded form once someone decoded it.
-pub struct Entry {
-    raw: Arc<str>,
-    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
-}
-
-impl Entry {
-    /// An entry holding `raw`, not decoded yet.
-    pub fn new(raw: &str) -> Self {
-        Self {
-            raw: raw.into(),
-            decoded: OnceLock::new(),
-        }
-    }
-
-    /// The raw string.
-    pub fn raw(&self) -> &str {
-        &self.raw
-    }
-
-    /// The value `decode` makes of the raw string, decoded at most once per entry.
-    pub fn decoded<T: Send + Sync + 'static>(
-        &self,
-        decode: impl FnOnce(&str) -> Option<T>,
-    ) -> Option<Arc<T>> {
-        if let Some(any) = self.decoded.get() {
-            return any.clone().downcast::<T>().ok();
-        }
-        let value: Arc<T> = Arc::new(decode(&self.raw)?);
-        let _ = self.decoded.set(value.clone());
-        Some(value)
-    }
-}
 
 /// What L1 holds for a key. Both kinds remember the number of the key's last invalidation,
 /// so that a slow fill cannot replace a value filled after that invalidation with an older one.
@@ -121,7 +88,7 @@ impl L1 {
         let weigh = move |key: &String, slot: &Slot| -> u32 {
             let len = key.len() as u64
                 + match slot {
-                    Slot::Value(entry, _) => entry.raw.len() as u64,
+                    Slot::Value(entry, _) => entry.raw().len() as u64,
                     Slot::Invalidated(_) => 0,
                 };
             len.max(floor).min(u64::from(u32::MAX)) as u32

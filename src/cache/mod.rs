@@ -18,9 +18,11 @@
 //! database answers.
 mod access;
 mod admin;
+mod client;
 mod connect;
 mod counters;
 pub mod entity;
+pub mod entry;
 mod flight;
 mod glob;
 pub mod health;

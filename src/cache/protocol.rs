@@ -41,7 +41,7 @@
 //!    prober repairs every owed key from the database before the breaker closes.
 //! 3. *Writers out of order*: versions come from the database's single `UPDATE`, so the later
 //!    commit has the higher version and set-if-newer keeps it whatever the arrival order.
-//! 4. *Stampede*: [`super::Cache::miss`] shares one load among the requests of a process that
+//! 4. *Stampede*: `Cache::miss` (in `load.rs`) shares one load among the requests of a process that
 //!    miss a key at the same fence, and a short Redis lease keeps other processes waiting
 //!    briefly for that fill instead of loading.
 //! 5. *Several instances*: all state that decides what is served lives in Redis (versions,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use super::l1::Entry;
+use super::entry::Entry;
 
 tokio::task_local! {
     static SCOPE: Arc<RequestScope>;

@@ -19,7 +19,7 @@ use std::sync::{
 use bytes::Bytes;
 use moka::sync::Cache as Moka;
 
-use super::{l1::Entry, request::Reads};
+use super::{entry::Entry, request::Reads};
 
 /// A serialized response and what it was built from.
 pub struct CachedResponse {

@@ -104,7 +104,7 @@ impl Cache {
     }
 
     /// Invalidates every entry under `tag` (one increment). Call after the database commit.
-    /// If the cache cannot be reached the tag is owed (see [`trust`]): bumped by every
+    /// If the cache cannot be reached the tag is owed (see [`super::trust`]): bumped by every
     /// instance before it trusts the cache again, and this call returns only when that is sure.
     pub async fn invalidate_tag(&self, tag: &str) {
         if let Err((owed, err)) = self.try_invalidate_tag(tag).await {

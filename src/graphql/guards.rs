@@ -1,10 +1,10 @@
-//! Who may call what: the caller is resolved once per request (see [`crate::auth::RequestAuth`])
+//! Who may call what: the caller is resolved once per request (see [`RequestAuth`])
 //! and checked here.
 use async_graphql::{Context, Guard, Result};
 
+use super::RequestAuth;
 use crate::{
     AppState,
-    auth::RequestAuth,
     error::{AppError, AppResult},
     users::Viewer,
 };

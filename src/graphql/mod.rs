@@ -3,6 +3,7 @@
 //! [`schema_builder`] needs no runtime data, so `cachegraph export-schema` and the schema-drift
 //! test can produce `schema.graphql` without a database.
 pub mod cached;
+mod caller;
 pub mod guards;
 pub mod prepare;
 mod roots;
@@ -15,6 +16,7 @@ use async_graphql::{
     EmptySubscription, MergedObjectTail, ObjectType, Request, Response, Schema, SchemaBuilder,
 };
 
+pub use caller::RequestAuth;
 pub use prepare::{Preparer, RequestKey};
 pub use roots::{Mutation, Query};
 

@@ -21,10 +21,12 @@ use super::{
     respond::{first_operation_name, json_response, refuse, with_codes},
 };
 use crate::{
-    auth::RequestAuth,
     cache::request::{self, RequestScope},
     config::Introspection,
-    graphql::prepare::{Method, Refusal, Resolved},
+    graphql::{
+        RequestAuth,
+        prepare::{Method, Refusal, Resolved},
+    },
 };
 
 /// Content types a POST body may be declared as. Anything else (notably `text/plain`, which a

@@ -1,7 +1,10 @@
 //! Serving a kept whole response: found under the request's key (per caller when it depends on
 //! one), to a caller who may have it, only while every entry it was built from is current.
 use super::{HttpState, respond::json_response};
-use crate::{auth::RequestAuth, config::Introspection, graphql::RequestKey};
+use crate::{
+    config::Introspection,
+    graphql::{RequestAuth, RequestKey},
+};
 
 /// A kept response this caller may have and that is still current. A response that depends
 /// on its caller is kept per caller: it is looked for once the caller is known (a bearer

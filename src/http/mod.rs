@@ -8,8 +8,6 @@ mod metrics;
 mod respond;
 pub mod server;
 
-pub use metrics::Metrics;
-
 use std::{sync::Arc, time::Duration};
 
 use axum::{

@@ -182,7 +182,7 @@ impl L1 {
         namespace: &str,
         pool: &[Client],
     ) -> Result<(), fred::error::Error> {
-        let builder = crate::cache::store::builder(url, true, Duration::from_secs(2))?;
+        let builder = crate::cache::client::builder(url, true, Duration::from_secs(2))?;
         let tracker = Tracker {
             client: builder.build()?,
             namespace: namespace.to_owned(),

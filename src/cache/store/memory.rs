@@ -9,7 +9,7 @@ use std::{
 use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
 
 use super::Store;
-use crate::cache::{CacheError, ServerInfo, glob, l1::Entry as Value, protocol::leading_number};
+use crate::cache::{CacheError, ServerInfo, entry::Entry as Value, glob, protocol::leading_number};
 
 #[derive(Clone)]
 struct Entry {

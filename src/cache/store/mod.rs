@@ -16,10 +16,9 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
-pub(crate) use redis::builder;
 pub use tracked::Tracked;
 
-use super::{CacheError, ServerInfo, l1::Entry};
+use super::{CacheError, ServerInfo, entry::Entry};
 
 /// What the cache protocol needs of a key-value store. Every method may fail with
 /// [`CacheError`]; the callers then answer from the database. Values are the protocol's encoded

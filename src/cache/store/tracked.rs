@@ -9,11 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{RedisBackend, Store};
-use crate::cache::{
-    CacheError, ServerInfo,
-    l1::{Entry, L1},
-    request,
-};
+use crate::cache::{CacheError, ServerInfo, entry::Entry, l1::L1, request};
 
 /// Redis with L1 in front.
 pub struct Tracked {

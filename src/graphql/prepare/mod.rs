@@ -2,7 +2,7 @@
 //! document parsed (or found) and measured, every cost limit and the method rule checked, and
 //! the key every cache of this request uses computed from what will actually execute.
 //!
-//! *Invariant:* everything after [`Preparer::prepare`] (the validation cache, the response
+//! *Invariant:* everything after [`Preparer::resolve`] (the validation cache, the response
 //! cache, execution) sees one document, and the [`RequestKey`] names exactly that document
 //! text, operation name (`""` is not absent) and variables. No request can be answered with
 //! another document's parse, validation or response, whatever it put in its extensions.

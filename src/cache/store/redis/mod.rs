@@ -3,11 +3,10 @@
 //! Every command is bounded by `CACHE_TIMEOUT_MS`; fred reconnects in the background with
 //! exponential backoff. The scripts it runs (`scripts`) keep the protocol's invariants
 //! atomically on the server, so a command that fred retries or delivers late cannot break
-//! them; `client` is the one way a fred client is configured.
-mod client;
+//! them. Clients are configured by `cache::client`, as L1's tracking connection is.
 mod scripts;
 
-pub(crate) use client::builder;
+use crate::cache::client::builder;
 use scripts::{GENERATION, RELEASE_LEASE, SET_IF_NEWER};
 use std::{sync::Arc, time::Duration};
 
@@ -18,7 +17,7 @@ use fred::{
 use futures::TryStreamExt;
 
 use super::Store;
-use crate::cache::{CacheError, ServerInfo, l1::Entry};
+use crate::cache::{CacheError, ServerInfo, entry::Entry};
 
 /// A fred pool with the scripts it runs.
 pub struct RedisBackend {

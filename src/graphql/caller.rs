@@ -8,7 +8,7 @@ use crate::{
     users::{UserService, Viewer},
 };
 
-use super::Jwt;
+use crate::auth::Jwt;
 
 /// What the `Authorization` header said.
 enum Credentials {

@@ -1,4 +1,9 @@
-//! Logging: one subscriber for the process, filtered by `RUST_LOG`.
+//! Telemetry: logs (one subscriber for the process, filtered by `RUST_LOG`) and the app's
+//! metrics ([`Metrics`]).
+mod metrics;
+
+pub use metrics::Metrics;
+
 use tracing_subscriber::EnvFilter;
 
 /// The filter when `RUST_LOG` is unset: our own lines at INFO, the drivers' at WARN.
