@@ -1,6 +1,8 @@
 //! HTTP: the server (connection limits and timeouts), the router, the GraphQL endpoint (POST,
-//! GET and GraphiQL), `/health`, `/metrics`, CORS, body limits and request logs.
+//! GET and GraphiQL, with its files under `/graphiql/`), `/` (a redirect to `/graphql`),
+//! `/health`, `/metrics`, CORS, body limits and request logs.
 mod client;
+mod graphiql;
 mod graphql;
 mod health;
 mod kept;
@@ -13,6 +15,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, header},
+    response::Redirect,
     routing::get,
 };
 use tower_http::{
@@ -42,6 +45,8 @@ pub fn router(app: AppState, schema: impl Execute) -> Router {
             "/graphql",
             get(graphql::get_or_graphiql).post(graphql::post),
         )
+        .route("/graphiql/{name}", get(graphiql::asset))
+        .route("/", get(|| async { Redirect::to("graphql") }))
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         // One Arc: a handler's state extractor then costs one increment, not one per handle.

@@ -10,6 +10,7 @@ mod product;
 
 mod attacks;
 mod auth;
+mod browser;
 mod cache;
 mod consistency;
 mod deployments;
