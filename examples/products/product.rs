@@ -16,7 +16,7 @@ use cachegraph::{
     AppState, Extension, ExtensionError,
     cache::{
         Kind,
-        entity::{EntityCache, Pointer, Source, Versioned},
+        entity::{EntityCache, Pointer, Source, Versioned, durable},
         policy::Policy,
     },
     db::DbError,
@@ -245,7 +245,11 @@ impl ProductsQuery {
 
     /// A product by SKU; null when absent.
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
-    async fn product_by_sku(&self, ctx: &Context<'_>, sku: String) -> Result<Option<Product>> {
+    async fn product_by_sku(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(min_length = 1, max_length = 64))] sku: String,
+    ) -> Result<Option<Product>> {
         Ok(cached(ctx, PRODUCT)
             .await?
             .run(self.0.cache.by_pointer(&sku))
@@ -253,7 +257,11 @@ impl ProductsQuery {
     }
 
     /// Products ordered by id; `0 <= skip`, `1 <= limit <= 100`.
-    #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
+    #[graphql(
+        guard = "Authenticated",
+        cache_control(private, no_cache),
+        complexity = "(limit.clamp(1, 100) as usize) * child_complexity"
+    )]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -271,7 +279,8 @@ impl ProductsQuery {
     }
 }
 
-/// The product mutations, admin only; none declares a policy, so none is ever kept.
+/// The product mutations, admin only; none declares a policy, so none is ever kept. Each runs
+/// `durable`: once committed, its write-through happens even if the request is dropped.
 pub struct ProductsMutation(Arc<ProductStore>);
 
 #[Object]
@@ -279,19 +288,22 @@ impl ProductsMutation {
     /// Creates a product.
     #[graphql(guard = "AdminOnly")]
     async fn create_product(&self, input: ProductInput) -> Result<Product> {
-        Ok(self.0.create(input).await?)
+        let store = self.0.clone();
+        Ok(durable(async move { store.create(input).await }).await?)
     }
 
     /// Changes a product's name or price.
     #[graphql(guard = "AdminOnly")]
     async fn update_product(&self, id: i64, input: ProductChanges) -> Result<Product> {
-        Ok(self.0.update(id, input).await?)
+        let store = self.0.clone();
+        Ok(durable(async move { store.update(id, input).await }).await?)
     }
 
     /// Deletes a product; false when there was none.
     #[graphql(guard = "AdminOnly")]
     async fn delete_product(&self, id: i64) -> Result<bool> {
-        Ok(self.0.delete(id).await?)
+        let store = self.0.clone();
+        Ok(durable(async move { store.delete(id).await }).await?)
     }
 }
 

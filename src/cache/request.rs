@@ -39,15 +39,32 @@ pub struct Reads {
     pub caller: Option<i64>,
     /// The request needed an authenticated caller.
     pub authenticated: bool,
-    /// The root fields (response keys) that ran under a declared policy.
-    pub declared: Vec<String>,
+    /// The request needed an admin.
+    pub admin: bool,
+    /// One (response key, field name) per root field run that declared a policy.
+    pub declared: Vec<(String, String)>,
+    /// One (response key, field name) per root field that ran at all.
+    pub ran: Vec<(String, String)>,
 }
 
+/// Root fields that depend on the schema alone, and need no declaration.
+const SCHEMA_FIELDS: [&str; 3] = ["__typename", "__schema", "__type"];
+
 impl Reads {
-    /// Whether every root field of a response (its data's keys) was declared. `__typename`,
-    /// `__schema` and `__type` depend on the schema alone and need no declaration.
+    /// Whether a response whose data has the keys `roots` may be kept: every root field that
+    /// ran declared a policy (counted per response key *and* field name, so neither an alias
+    /// nor two fields merged under one key can pass an undeclared one off as declared), and
+    /// every key of the data belongs to a field seen running (only an unaliased `__typename`
+    /// is answered without running).
     pub fn covers<'a>(&self, mut roots: impl Iterator<Item = &'a str>) -> bool {
-        roots.all(|root| root.starts_with("__") || self.declared.iter().any(|d| d == root))
+        let count = |list: &[(String, String)], field: &(String, String)| {
+            list.iter().filter(|f| *f == field).count()
+        };
+        let declared = self.ran.iter().all(|field| {
+            SCHEMA_FIELDS.contains(&field.1.as_str())
+                || count(&self.declared, field) >= count(&self.ran, field)
+        });
+        declared && roots.all(|key| key == "__typename" || self.ran.iter().any(|(k, _)| k == key))
     }
 }
 
@@ -75,13 +92,13 @@ impl RequestScope {
 }
 
 /// Runs `fut` as the request recorded by `scope`.
-pub async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut: F) -> F::Output {
+pub(crate) async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut: F) -> F::Output {
     SCOPE.scope(scope, fut).await
 }
 
 /// Runs `fut` recording into a record of its own (begun when the current one began, if any)
 /// and returns what it read, to be [`replay`]ed wherever its result is used.
-pub async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
+pub(crate) async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
     let scope = Arc::new(RequestScope {
         start: started().unwrap_or_else(Instant::now),
         reads: Mutex::new(Reads::default()),
@@ -97,7 +114,7 @@ pub async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
 
 /// Records `captured` into the current request, as if it had been read again now (entries
 /// already recorded are not repeated).
-pub fn replay(captured: &Reads) {
+pub(crate) fn replay(captured: &Reads) {
     with(|r| {
         for (key, entry) in &captured.deps {
             if !r
@@ -109,6 +126,14 @@ pub fn replay(captured: &Reads) {
             }
         }
         r.uncacheable |= captured.uncacheable;
+        r.authenticated |= captured.authenticated;
+        r.admin |= captured.admin;
+        if r.caller.is_none() {
+            r.caller = captured.caller;
+        } else if captured.caller.is_some() && captured.caller != r.caller {
+            // Two callers in one response cannot be served to either: keep it for none.
+            r.uncacheable = true;
+        }
     });
 }
 
@@ -121,31 +146,38 @@ fn with(f: impl FnOnce(&mut Reads)) {
     let _ = SCOPE.try_with(|s| f(&mut s.reads.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
-/// The root field `root` (its response key) runs under a declared policy.
-pub fn declare(root: &str) {
-    with(|r| {
-        if !r.declared.iter().any(|d| d == root) {
-            r.declared.push(root.to_owned());
-        }
-    });
+/// The root field `name`, answering under the response key `key`, declared a policy.
+pub(crate) fn declare(key: &str, name: &str) {
+    with(|r| r.declared.push((key.to_owned(), name.to_owned())));
+}
+
+/// The root field `name` ran, answering under the response key `key`.
+pub(crate) fn ran(key: &str, name: &str) {
+    with(|r| r.ran.push((key.to_owned(), name.to_owned())));
 }
 
 /// The request was answered from `entry` at `key`.
-pub fn record(key: &str, entry: &Arc<Entry>) {
+pub(crate) fn record(key: &str, entry: &Arc<Entry>) {
     with(|r| r.deps.push((key.to_owned(), entry.clone())));
 }
 
-/// The request was answered from something other than a cache entry.
-pub(crate) fn uncacheable() {
+/// The request was answered from something other than a cache entry (an extension's
+/// resolver may say so of what it builds; nothing it says can make a response cacheable).
+pub fn uncacheable() {
     with(|r| r.uncacheable = true);
 }
 
 /// The response depends on the caller `id`.
-pub fn caller(id: i64) {
+pub(crate) fn caller(id: i64) {
     with(|r| r.caller = Some(id));
 }
 
+/// The request needed an admin.
+pub(crate) fn admin() {
+    with(|r| r.admin = true);
+}
+
 /// The request needed an authenticated caller.
-pub fn authenticated() {
+pub(crate) fn authenticated() {
     with(|r| r.authenticated = true);
 }

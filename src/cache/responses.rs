@@ -33,6 +33,8 @@ pub struct CachedResponse {
     pub caller: Option<i64>,
     /// Needs an authenticated caller.
     pub authenticated: bool,
+    /// Needs an admin (some field of it is admin-only).
+    pub admin: bool,
     /// Built from a document with introspection: served only while `INTROSPECTION=on` (under
     /// another setting the request goes the whole way, where the setting is applied).
     pub introspection: bool,
@@ -126,6 +128,7 @@ impl Responses {
             deps: reads.deps,
             caller: reads.caller,
             authenticated: reads.authenticated,
+            admin: reads.admin,
             introspection,
         };
         self.entries.insert(key, Arc::new(response));

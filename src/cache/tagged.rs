@@ -31,7 +31,7 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        if !self.is_available() {
+        if !self.is_available() || !is_entry_name(name) {
             self.counted_miss(kind);
             return load().await;
         }
@@ -140,6 +140,16 @@ impl Cache {
     pub(crate) async fn bump_tag(&self, tag: &str) -> Result<(), CacheError> {
         self.generation(tag, true).await.map(|_| ())
     }
+}
+
+/// Whether `name` can name a tagged entry: not the tag's generation (`gen`), not a lease
+/// (`…:lease`). Any other name is used as given; a reserved one is loaded, never cached.
+fn is_entry_name(name: &str) -> bool {
+    let ok = !name.is_empty() && name != "gen" && !name.ends_with(":lease");
+    if !ok {
+        tracing::warn!(name, "reserved tagged-entry name: loaded, not cached");
+    }
+    ok
 }
 
 enum Tagged<T> {

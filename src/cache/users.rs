@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Cache,
-    entity::{EntityCache, Pointer, Source, Versioned},
+    entity::{EntityCache, Pointer, Source, Versioned, durable},
 };
 use crate::{
     db::{DbError, NewUser, UserChanges, UserRepo},
@@ -88,38 +88,50 @@ impl CachedUsers {
         self.users.by_pointer(email).await
     }
 
-    // ---- writes: the commit, then the write-through, as one call ----
+    // ---- writes: the commit, then the write-through, as one call that survives its caller ----
 
     /// Inserts a user at version 1, then writes it through: its entry, its email pointer,
     /// every list invalidated. Returns once the write may be acknowledged.
     pub async fn insert(&self, new: NewUser) -> Result<User, DbError> {
-        let user = User::from(self.repo.insert(new).await?);
-        self.users.written(&user, None).await;
-        Ok(user)
+        let this = self.clone();
+        durable(async move {
+            let user = User::from(this.repo.insert(new).await?);
+            this.users.written(&user, None).await;
+            Ok(user)
+        })
+        .await
     }
 
     /// Applies `changes` (the version moves on in the same statement), then writes through:
     /// the entry (set-if-newer), the old email's pointer removed, the new one written, every
     /// list invalidated. `None` when there is no such user.
     pub async fn update(&self, id: i64, changes: UserChanges) -> Result<Option<User>, DbError> {
-        let Some((old_email, row)) = self.repo.update(id, changes).await? else {
-            return Ok(None);
-        };
-        let user = User::from(row);
-        let old = (old_email != user.email).then_some(old_email.as_str());
-        self.users.written(&user, old).await;
-        Ok(Some(user))
+        let this = self.clone();
+        durable(async move {
+            let Some((old_email, row)) = this.repo.update(id, changes).await? else {
+                return Ok(None);
+            };
+            let user = User::from(row);
+            let old = (old_email != user.email).then_some(old_email.as_str());
+            this.users.written(&user, old).await;
+            Ok(Some(user))
+        })
+        .await
     }
 
     /// Deletes a user, then writes a tombstone, removes the pointer and invalidates every list.
     /// `false` when there was no such user.
     pub async fn delete(&self, id: i64) -> Result<bool, DbError> {
-        match self.repo.delete(id).await? {
-            Some(row) => {
-                self.users.deleted(&User::from(row)).await;
-                Ok(true)
+        let this = self.clone();
+        durable(async move {
+            match this.repo.delete(id).await? {
+                Some(row) => {
+                    this.users.deleted(&User::from(row)).await;
+                    Ok(true)
+                }
+                None => Ok(false),
             }
-            None => Ok(false),
-        }
+        })
+        .await
     }
 }

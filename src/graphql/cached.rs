@@ -42,9 +42,9 @@ pub async fn cached<'c>(ctx: &'c Context<'_>, policy: Policy) -> AppResult<Cache
     // Only a root field's declaration counts: a nested one cannot vouch for its root's siblings.
     if let Some(node) = ctx.path_node.as_ref()
         && node.parent.is_none()
-        && let QueryPathSegment::Name(root) = node.segment
+        && let QueryPathSegment::Name(key) = node.segment
     {
-        request::declare(root);
+        request::declare(key, &ctx.item.node.name.node);
     }
     Ok(Cached {
         cache: &state(ctx)?.cache,
@@ -60,28 +60,43 @@ impl Cached<'_> {
     }
 
     /// Get-or-load of the entry `name` under the policy's tag, TTL and kind (per caller, the
-    /// caller's id is part of the entry's name). `load`'s errors are returned, never cached.
+    /// entry is `caller:{id}:{name}`; a shared name may not start with `caller:`, nor be `gen`
+    /// or end in `:lease`: such a name is loaded every time). `load`'s errors are returned,
+    /// never cached.
     pub async fn load<T, F, Fut>(&self, name: &str, load: F) -> AppResult<T>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = AppResult<T>>,
     {
-        match self.caller {
-            None => self.policy.load(self.cache, name, load).await,
-            Some(caller) => {
-                let name = format!("{name}:caller:{caller}");
-                self.policy.load(self.cache, &name, load).await
-            }
-        }
+        let name = match self.caller {
+            // Shared names may not look like a caller's own.
+            None if name.starts_with("caller:") => return vouched(load()).await,
+            None => std::borrow::Cow::Borrowed(name),
+            Some(caller) => std::borrow::Cow::Owned(format!("caller:{caller}:{name}")),
+        };
+        vouched(self.policy.load(self.cache, &name, load)).await
     }
 
     /// Runs `resolve` under the declaration (for data cached by its own protocol, such as an
     /// [`crate::cache::entity::EntityCache`]).
+    /// What `resolve` reads must come from the cache for the response to be kept: if it read no
+    /// cache entry at all (it went to the database, or built its answer from nothing the cache
+    /// can invalidate), the response is not kept.
     pub async fn run<T, E>(&self, resolve: impl Future<Output = Result<T, E>>) -> AppResult<T>
     where
         AppError: From<E>,
     {
-        Ok(resolve.await?)
+        Ok(vouched(resolve).await?)
     }
+}
+
+/// Runs `fut`, and makes the response uncacheable unless it was answered from cache entries.
+async fn vouched<F: Future>(fut: F) -> F::Output {
+    let (out, mut reads) = request::capture(fut).await;
+    if reads.deps.is_empty() {
+        reads.uncacheable = true;
+    }
+    request::replay(&reads);
+    out
 }

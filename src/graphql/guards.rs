@@ -36,6 +36,8 @@ pub struct AdminOnly;
 
 impl Guard for AdminOnly {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        // A kept response with this field is served only to admins (see `http::kept`).
+        crate::cache::request::admin();
         if viewer(ctx).await?.is_admin() {
             Ok(())
         } else {

@@ -6,6 +6,7 @@ pub mod cached;
 mod caller;
 pub mod guards;
 pub mod prepare;
+mod root_fields;
 mod roots;
 mod types;
 mod validation_cache;
@@ -68,7 +69,9 @@ pub fn build_schema<Q: ObjectType + 'static, M: ObjectType + 'static>(
     query: Q,
     mutation: M,
 ) -> AppSchema<Q, M> {
-    let mut builder = schema_builder_with(&state.config, query, mutation);
+    // Always: without it, the response cache would keep nothing (see `root_fields`).
+    let mut builder =
+        schema_builder_with(&state.config, query, mutation).extension(root_fields::RootFields);
     if state.config.cache.parsed_queries {
         builder = builder.extension(validation_cache::ValidationCache::new(
             VALIDATION_CACHE_BYTES,

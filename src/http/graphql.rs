@@ -5,12 +5,12 @@
 //! the response cache is consulted under the key of what will actually run.
 use std::sync::Arc;
 
-use async_graphql::{Request, Response, http::GraphiQLSource};
+use async_graphql::{Request, Response};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header, request::Parts},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
 use bytes::Bytes;
 
@@ -106,7 +106,7 @@ pub async fn get_or_graphiql(
         .is_some_and(|v| v.contains("text/html"));
     let query = parts.uri.query().unwrap_or_default();
     if query.is_empty() || (wants_html && !query.contains("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return super::graphiql::page();
     }
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
@@ -144,7 +144,7 @@ fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
 }
 
 async fn execute(
-    state: &HttpState,
+    state: &Arc<HttpState>,
     parts: &Parts,
     request: Request,
     method: Method,
@@ -181,11 +181,11 @@ async fn execute(
 /// Answers a resolved request: from the response cache, refused, or executed (and kept).
 /// Returns whether it succeeded, for metrics.
 async fn respond(
-    state: &HttpState,
+    state: &Arc<HttpState>,
     parts: &Parts,
     resolved: Resolved,
     method: Method,
-    scope: &RequestScope,
+    scope: &Arc<RequestScope>,
 ) -> (bool, axum::response::Response) {
     let app = &state.app;
     let auth = RequestAuth::from_header(
@@ -229,12 +229,31 @@ async fn respond(
         .data(auth)
         .data(client)
         .data(key.clone());
-    // Boxed by `Execute::run`: execution's future is tens of kilobytes, and inline it would
-    // make every request's future (hits included) that large, copied on every move.
-    let response = with_codes(
-        state.schema.run(request).await,
-        app.config.limits.max_errors,
-    );
+    // Execution runs as a task of its own, in this request's record: its resolvers nest
+    // deeply (async-graphql, the cache layers), and under the HTTP stack's own frames an
+    // unoptimised build ran out of a worker's stack. A task also finishes a mutation its
+    // client stopped waiting for.
+    let execution = {
+        let state = Arc::clone(state);
+        tokio::spawn(request::scope(Arc::clone(scope), async move {
+            state.schema.run(request).await
+        }))
+    };
+    let response = match execution.await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "GraphQL execution failed");
+            return (
+                false,
+                refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_SERVER_ERROR",
+                    "internal error".into(),
+                ),
+            );
+        }
+    };
+    let response = with_codes(response, app.config.limits.max_errors);
     let ok = response.is_ok();
     if let Some(responses) = app.cache.responses()
         && ok

@@ -33,9 +33,11 @@ pub(super) async fn kept(
     }
     // Not served to this caller: kept for someone else. Only a stale response is dropped,
     // so no caller can evict another's.
-    if hit.authenticated {
+    if hit.authenticated || hit.admin {
         match auth.viewer(&app.jwt, &app.users).await {
-            Ok(viewer) if hit.caller.is_none_or(|c| c == viewer.id()) => {}
+            Ok(viewer)
+                if hit.caller.is_none_or(|c| c == viewer.id())
+                    && (!hit.admin || viewer.is_admin()) => {}
             _ => return None,
         }
     } else if hit.caller.is_some() {

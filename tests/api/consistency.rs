@@ -1,4 +1,5 @@
-//! The protocol under a Redis killed and restarted beneath a steady load: no request fails.
+//! The protocol under a Redis killed and restarted beneath a steady load (no request fails), and
+//! a write dropped after its commit (it still writes through).
 //! (Every race, outage and multi-instance case runs on users and products in [`crate::kit`].)
 use std::{
     sync::{
@@ -79,4 +80,46 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
         failures.len(),
         failures.first()
     );
+}
+
+/// A write whose caller is dropped after its commit (the client went away, a timeout, shutdown)
+/// still writes through: the entry never stays older than the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_after_its_commit_still_writes_through() {
+    use cachegraph::{cache::pause::Point, db::UserChanges};
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = crate::helpers::Spawn::new(backend, Db::Sqlite)
+            .with_pause_points()
+            .start()
+            .await
+            .unwrap();
+        let id = app.create_user("dropped@example.com", "USER").await;
+        app.name_of(&id).await; // cached
+        let key = format!("{}user:{id}", app.namespace());
+        let mut gate = app.points().arm(Point::BeforeWriteThrough, &key);
+        let store = app.state.users.store().clone();
+        let user_id: i64 = id.parse().unwrap();
+        let writer = tokio::spawn(async move {
+            let changes = UserChanges {
+                full_name: Some("Dropped".into()),
+                ..UserChanges::default()
+            };
+            store.update(user_id, changes).await
+        });
+        gate.reached().await; // committed, its write-through held
+        writer.abort();
+        assert!(
+            writer.await.unwrap_err().is_cancelled(),
+            "the writer was dropped"
+        );
+        gate.release();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.name_of(&id).await != "Dropped" {
+            assert!(
+                Instant::now() < deadline,
+                "{backend:?}: the dropped write never reached the cache"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }

@@ -11,6 +11,8 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 mod write;
 
+pub use write::durable;
+
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{

@@ -7,7 +7,31 @@
 use std::{future::Future, pin::Pin};
 
 use super::{EntityCache, Reload, Source, Versioned};
-use crate::cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, ttl};
+use crate::{
+    cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, ttl},
+    db::DbError,
+};
+
+/// Runs `write` (a commit and then its write-through) in a task of its own, and waits for it.
+/// The request that started it may be dropped at any await (its client went away, a timeout,
+/// shutdown): once the commit is made, the write-through still runs, so no entry is left older
+/// than the database. Call every commit that has a write-through through this.
+pub async fn durable<T, E>(
+    write: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(_) => Err(DbError::Db(sea_orm::DbErr::Custom(
+            "the runtime stopped during a write".into(),
+        ))
+        .into()),
+    }
+}
 
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the

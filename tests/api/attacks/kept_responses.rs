@@ -1,5 +1,6 @@
 //! The response cache under hostile callers: a refused caller does not evict a kept response,
-//! and callers of `me` are each served their own answer without evicting each other.
+//! callers of `me` are each served their own answer without evicting each other, and no alias
+//! or fragment gets a field that declared no cache policy into a kept response.
 use serde_json::json;
 
 use super::app;
@@ -58,6 +59,45 @@ async fn callers_of_me_do_not_evict_each_other() {
             responses.served_count(),
             served + 1,
             "{email} served from the cache"
+        );
+    }
+}
+
+/// `cacheStats` declares no policy (and is admin-only). Aliased to look like `__typename`, or
+/// merged with a declared field under one response key by a root fragment, it must still make
+/// the response uncacheable: the admin's counters move on between answers, and a non-admin
+/// sending the same text is refused, never served the admin's kept answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_alias_or_fragment_gets_an_undeclared_field_kept() {
+    let app = app().await;
+    let responses = app.state.users.store().cache().responses().unwrap();
+    let (_, user) = app.user_with_token("plain@example.com").await;
+    let admin = app.admin_token.clone();
+    for query in [
+        "{ __s: cacheStats { hits } }",
+        "{ __typename: cacheStats { hits } }",
+        "{ me { id } ... on Query { me: cacheStats { hits } } }",
+    ] {
+        let body = json!({ "query": query });
+        let mut answers = Vec::new();
+        let served = responses.served_count();
+        for _ in 0..3 {
+            answers.push(app.post_json(Some(&admin), &body).await.1);
+        }
+        assert_eq!(
+            responses.served_count(),
+            served,
+            "kept: {query} {answers:?}"
+        );
+        let (_, stranger) = app.post_json(Some(&user), &body).await;
+        assert!(
+            stranger["data"].is_null() || !stranger["errors"].is_null(),
+            "a non-admin got {stranger} for {query}"
+        );
+        assert_eq!(
+            responses.served_count(),
+            served,
+            "served to a non-admin: {query}"
         );
     }
 }
