@@ -14,6 +14,7 @@
 //!   [`graphql::cached`], the one way a resolver opts into caching; [`graphql::prepare`] turns a
 //!   request as sent into the one that runs (persisted queries, documents, cost limits, the key).
 //! - [`http`]: the server (connection cap, timeouts), router, GraphQL endpoint, health, metrics.
+//! - [`cli`]: the command line.
 //! - `startup` (building the app and serving it), `state` ([`AppState`]), [`telemetry`] (logs and
 //!   metrics), `extension` (what an application built on the library adds: [`Extension`]).
 //!
@@ -24,6 +25,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -41,6 +43,6 @@ pub use extension::{Extension, ExtensionError};
 #[cfg(feature = "test-hooks")]
 pub use startup::build_app_with;
 pub use startup::{
-    StartError, build_app, build_app_extended, run, run_extended, serve, shutdown_signal,
+    StartError, build_app, build_app_extended, connect, run, run_extended, serve, shutdown_signal,
 };
 pub use state::AppState;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    cachegraph::telemetry::init();
+    cachegraph::telemetry::init(cachegraph::telemetry::LogFormat::Text);
     let result = match cachegraph::config::Config::from_env() {
         Ok(config) => cachegraph::run_extended(config, product::Products).await,
         Err(e) => {

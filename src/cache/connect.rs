@@ -65,15 +65,24 @@ impl Cache {
         };
         match cache.inner.store.as_ref().and_then(Stores::redis) {
             Some(redis) => {
-                if redis.wait_connected(Duration::from_secs(1)).await && redis.ping().await.is_ok()
-                {
-                    cache.inner.health.close();
-                    tracing::info!("cache: redis connected");
-                } else {
-                    tracing::warn!(
-                        "cache: redis unreachable at start; serving from the database until it answers"
-                    );
-                    cache.inner.health.open_quietly();
+                let answered = match redis.wait_connected(Duration::from_secs(1)).await {
+                    true => redis.ping().await.map_err(|e| e.to_string()),
+                    false => Err("no connection within 1 s".to_owned()),
+                };
+                let at = config.cache.describe_redis();
+                match answered {
+                    Ok(()) => {
+                        cache.inner.health.close();
+                        tracing::info!(redis = %at, "cache: redis connected");
+                    }
+                    Err(cause) => {
+                        tracing::warn!(
+                            redis = %at,
+                            cause,
+                            "cache: redis unreachable at start; serving from the database until it answers"
+                        );
+                        cache.inner.health.open_quietly();
+                    }
                 }
             }
             None if cache.inner.store.is_some() => cache.inner.health.close(),

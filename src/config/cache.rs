@@ -52,6 +52,11 @@ pub struct CacheSettings {
 }
 
 impl CacheSettings {
+    /// Where Redis is, for logs: the scheme and the hosts of `REDIS_URL`, never its password.
+    pub fn describe_redis(&self) -> String {
+        describe_redis_url(self.redis_url.expose())
+    }
+
     pub(super) fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let cache_backend = match env.get("CACHE_BACKEND").as_deref() {
             None | Some("redis") => CacheBackendKind::Redis,
@@ -127,4 +132,18 @@ fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
                 format!("not a Redis URL fred accepts ({})", e.details()),
             )
         })
+}
+
+/// `redis://host:port` (or every host of a cluster or Sentinel URL), without credentials.
+pub(crate) fn describe_redis_url(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return "redis".into();
+    };
+    // userinfo ends at the last '@' before the path
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let path = &rest[authority_end..];
+    let path = path.split('?').next().unwrap_or("");
+    format!("{scheme}://{hosts}{path}")
 }

@@ -14,6 +14,36 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
+    /// What the database is, for logs: `SQLite at data/app.db` or
+    /// `PostgreSQL at db.example.com:5432/app`; never the credentials.
+    pub fn describe(&self) -> String {
+        let raw = self.url.expose();
+        match url::Url::parse(raw) {
+            Ok(u) if u.scheme().starts_with("postgres") => format!(
+                "PostgreSQL at {}:{}{}",
+                u.host_str().unwrap_or("localhost"),
+                u.port().unwrap_or(5432),
+                u.path()
+            ),
+            _ => {
+                let path = raw.trim_start_matches("sqlite:").trim_start_matches("//");
+                format!("SQLite at {}", path.split('?').next().unwrap_or(path))
+            }
+        }
+    }
+
+    /// `host:port` of a database server (PostgreSQL), for a reachability check.
+    pub fn server_addr(&self) -> Option<String> {
+        let u = url::Url::parse(self.url.expose()).ok()?;
+        u.scheme().starts_with("postgres").then(|| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("localhost"),
+                u.port().unwrap_or(5432)
+            )
+        })
+    }
+
     pub(super) fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let url = env
             .get("DATABASE_URL")

@@ -86,6 +86,8 @@ pub struct Config {
     /// `METRICS_MAX_OPERATIONS`: distinct operation names labelled in `/metrics`; later ones
     /// are counted as `other`.
     pub metrics_max_operations: usize,
+    /// `LOG_REQUESTS`: `info` (one line per request), `debug` or `off`.
+    pub log_requests: crate::telemetry::RequestLog,
     /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API; empty = same-origin only.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -151,6 +153,17 @@ impl Config {
             server: ServerLimits::read(&env)?,
             login: LoginLimits::read(&env)?,
             metrics_max_operations: env.bounded("METRICS_MAX_OPERATIONS", 200, 10_000)? as usize,
+            log_requests: match env.get("LOG_REQUESTS").as_deref() {
+                None | Some("info") => crate::telemetry::RequestLog::Info,
+                Some("debug") => crate::telemetry::RequestLog::Debug,
+                Some("off") => crate::telemetry::RequestLog::Off,
+                Some(other) => {
+                    return Err(invalid(
+                        "LOG_REQUESTS",
+                        format!("`{other}` is not one of info, debug, off"),
+                    ));
+                }
+            },
             cors_allowed_origins,
         })
     }

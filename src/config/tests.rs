@@ -69,3 +69,35 @@ fn secrets_are_not_printed() {
         assert!(!debug.contains(secret), "{secret} leaked");
     }
 }
+
+#[test]
+fn redis_urls_are_described_without_credentials() {
+    use super::cache::describe_redis_url as d;
+    assert_eq!(d("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    assert_eq!(d("redis://:s3cret@h:6380/2"), "redis://h:6380/2");
+    assert_eq!(d("rediss://user:p@ss@h:6380"), "rediss://h:6380");
+    assert_eq!(
+        d("redis-sentinel://:pw@a:26379,b:26379/mymaster?node_password=x"),
+        "redis-sentinel://a:26379,b:26379/mymaster"
+    );
+}
+
+#[test]
+fn databases_are_described_without_credentials() {
+    let c = config(&[(
+        "DATABASE_URL",
+        "postgres://app:s3cret@db.example.com:6543/prod",
+    )])
+    .unwrap();
+    assert_eq!(
+        c.database.describe(),
+        "PostgreSQL at db.example.com:6543/prod"
+    );
+    assert_eq!(
+        c.database.server_addr().as_deref(),
+        Some("db.example.com:6543")
+    );
+    let c = config(&[]).unwrap();
+    assert_eq!(c.database.describe(), "SQLite at data/app.db");
+    assert!(c.database.server_addr().is_none());
+}

@@ -27,20 +27,44 @@ pub enum DbError {
     Db(#[from] DbErr),
 }
 
-/// Connects to `DATABASE_URL`, creating the SQLite file and its folder when needed.
+/// How long start-up waits for the database before it says why it cannot reach it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to `DATABASE_URL`, creating the SQLite file and its folder when needed (a
+/// `sqlite://` URL without `mode=` opens read-write and creates the file, as most users mean).
+/// An unreachable server is reported within [`CONNECT_TIMEOUT`], naming the host and the
+/// cause, never the credentials.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let url = config.database.url.expose();
-    if let Some(path) = sqlite_file_path(url)
+    let described = config.database.describe();
+    let url = sqlite_read_write(config.database.url.expose());
+    if let Some(path) = sqlite_file_path(&url)
         && let Some(dir) = std::path::Path::new(&path).parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create {} for {described}: {e}",
+                dir.display()
+            ))
+        })?;
     }
-    let mut opt = ConnectOptions::new(url.to_owned());
+    if let Some(addr) = config.database.server_addr() {
+        // The pool would only say "timed out" after its acquire timeout: ask the network first.
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(DbErr::Custom(format!("cannot reach {described}: {e}"))),
+            Err(_) => {
+                return Err(DbErr::Custom(format!(
+                    "cannot reach {described}: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    }
+    let mut opt = ConnectOptions::new(url.clone());
     opt.max_connections(config.database.max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
@@ -52,7 +76,18 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
         });
     }
-    Database::connect(opt).await
+    Database::connect(opt)
+        .await
+        .map_err(|e| DbErr::Custom(format!("cannot open {described}: {e}")))
+}
+
+/// `url`, with `mode=rwc` added to a SQLite file URL that sets no mode.
+fn sqlite_read_write(url: &str) -> String {
+    if sqlite_file_path(url).is_none() || url.contains("mode=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode=rwc")
 }
 
 /// Applies every pending migration.
@@ -81,5 +116,18 @@ mod tests {
         assert_eq!(p("sqlite:///tmp/x.db").as_deref(), Some("/tmp/x.db"));
         assert_eq!(p("sqlite::memory:"), None);
         assert_eq!(p("postgres://x"), None);
+    }
+
+    #[test]
+    fn sqlite_files_open_read_write_unless_told() {
+        use super::sqlite_read_write as rw;
+        assert_eq!(rw("sqlite://app.db"), "sqlite://app.db?mode=rwc");
+        assert_eq!(
+            rw("sqlite://app.db?cache=shared"),
+            "sqlite://app.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(rw("sqlite://app.db?mode=ro"), "sqlite://app.db?mode=ro");
+        assert_eq!(rw("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(rw("postgres://h/db"), "postgres://h/db");
     }
 }

@@ -140,6 +140,28 @@ impl UserService {
         Ok(user)
     }
 
+    /// `cachegraph admin set-password`: sets the password of the user with `email` (checked
+    /// like any password), written through like any update. `NOT_FOUND` when there is none.
+    pub async fn set_password(&self, email: &str, password: String) -> AppResult<User> {
+        let email = validate::email(email)?;
+        validate::password(&password)?;
+        let Some(row) = self.store.repo().find_by_email(&email).await? else {
+            return Err(AppError::NotFound(
+                format!("no user with email {email}").into(),
+            ));
+        };
+        let changes = UserChanges {
+            password_hash: Some(password::hash(password).await?),
+            ..UserChanges::default()
+        };
+        match self.store.update(row.id, changes).await? {
+            Some(user) => Ok(user),
+            None => Err(AppError::NotFound(
+                format!("no user with email {email}").into(),
+            )),
+        }
+    }
+
     /// `deleteUser`: `false` when there was no such user.
     pub async fn delete(&self, viewer: &Viewer, id: &str) -> AppResult<bool> {
         let id = validate::id(id)?;

@@ -1,25 +1,16 @@
-//! The GraphQL endpoint. The body is read and parsed here (not by an extractor) so that every
-//! refusal is a JSON error with a status: 415 for a POST that is not `application/json`, 413
-//! over `MAX_BODY_BYTES`, 400 for a body that is not a GraphQL JSON request, 405 for a
-//! mutation over GET. Then [`crate::graphql::Preparer`] resolves and checks the request, and
-//! the response cache is consulted under the key of what will actually run.
+//! Answering a request once it is read: resolved and checked by the preparer, served from the
+//! response cache when a kept answer may be, or executed (as a task of its own) and kept when
+//! it may be; each answer counted and logged.
 use std::sync::Arc;
 
 use async_graphql::{Request, Response};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    http::{StatusCode, header, request::Parts},
     response::IntoResponse,
 };
 use bytes::Bytes;
 
-use super::{
-    HttpState,
-    client::client_addr,
-    kept::kept,
-    respond::{first_operation_name, json_response, refuse, with_codes},
-};
 use crate::{
     cache::request::{self, RequestScope},
     config::Introspection,
@@ -27,99 +18,14 @@ use crate::{
         RequestAuth,
         prepare::{Method, Refusal, Resolved},
     },
+    http::{
+        HttpState,
+        client::client_addr,
+        kept::kept,
+        respond::{first_operation_name, json_response, refuse, with_codes},
+    },
+    telemetry::Served,
 };
-
-/// Content types a POST body may be declared as. Anything else (notably `text/plain`, which a
-/// web page can send cross-site without a CORS preflight) is refused with 415.
-const JSON_TYPES: [&str; 2] = ["application/json", "application/graphql-response+json"];
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            let v = v.trim();
-            JSON_TYPES.iter().any(|t| v.eq_ignore_ascii_case(t))
-        })
-}
-
-/// `POST /graphql` with a JSON body.
-pub async fn post(
-    State(state): State<Arc<HttpState>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    let (parts, body) = request.into_parts();
-    if !is_json(&parts.headers) {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the request as Content-Type: application/json".into(),
-        );
-    }
-    let limit = state.app.config.limits.max_body_bytes;
-    // Only the body read is timed: a timer is armed only if the body is not there yet (a whole
-    // request timer would be armed by every request that waits on the cache, and costs).
-    let timeout = state.app.config.server.body_timeout;
-    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(bytes)) => bytes,
-        Err(_) => {
-            return refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                "REQUEST_TIMEOUT",
-                format!(
-                    "the request body did not arrive within {} ms (HTTP_BODY_TIMEOUT_MS)",
-                    timeout.as_millis()
-                ),
-            );
-        }
-        Ok(Err(_)) => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("request body is larger than {limit} bytes"),
-            );
-        }
-    };
-    let request: Request = match serde_json::from_slice(&bytes) {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!("body is not a GraphQL JSON request: {err}"),
-            );
-        }
-    };
-    execute(&state, &parts, request, Method::Post).await
-}
-
-/// `GET /graphql`: GraphiQL for a browser, else a query from the query string.
-pub async fn get_or_graphiql(
-    State(state): State<Arc<HttpState>>,
-    parts: Parts,
-) -> axum::response::Response {
-    let wants_html = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    let query = parts.uri.query().unwrap_or_default();
-    if query.is_empty() || (wants_html && !query.contains("query=")) {
-        return super::graphiql::page();
-    }
-    let request = match async_graphql::http::parse_query_string(query) {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!("bad query string: {err}"),
-            );
-        }
-    };
-    execute(&state, &parts, request, Method::Get).await
-}
 
 /// The longest syntax-error message sent back.
 const SYNTAX_MESSAGE_CHARS: usize = 400;
@@ -143,7 +49,7 @@ fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
     }
 }
 
-async fn execute(
+pub(super) async fn execute(
     state: &Arc<HttpState>,
     parts: &Parts,
     request: Request,
@@ -158,7 +64,14 @@ async fn execute(
     let resolved = match state.preparer.resolve(request) {
         Ok(resolved) => resolved,
         Err(err) => {
-            metrics.record(None, false, started.elapsed());
+            let elapsed = started.elapsed();
+            metrics.record(None, false, elapsed);
+            state.app.config.log_requests.log(&Served {
+                operation: None,
+                ok: false,
+                cached: false,
+                elapsed,
+            });
             return refusal(state, err);
         }
     };
@@ -169,13 +82,28 @@ async fn execute(
         .or_else(|| first_operation_name(&resolved.request.query).map(str::to_owned));
     // The futures below are boxed: the cache and execution futures they hold are large, and a
     // future is copied whole each time it is moved (profiles showed the copies).
-    let (ok, response) = request::scope(
+    let answer = request::scope(
         scope.clone(),
         Box::pin(respond(state, parts, resolved, method, &scope)),
     )
     .await;
-    metrics.record(operation.as_deref(), ok, started.elapsed());
-    response
+    let elapsed = started.elapsed();
+    metrics.record(operation.as_deref(), answer.ok, elapsed);
+    state.app.config.log_requests.log(&Served {
+        operation: operation.as_deref(),
+        ok: answer.ok,
+        cached: answer.cached,
+        elapsed,
+    });
+    answer.response
+}
+
+/// What answering a request gave: the response, whether it succeeded and whether the response
+/// cache gave it.
+struct Answer {
+    ok: bool,
+    cached: bool,
+    response: axum::response::Response,
 }
 
 /// Answers a resolved request: from the response cache, refused, or executed (and kept).
@@ -186,7 +114,7 @@ async fn respond(
     resolved: Resolved,
     method: Method,
     scope: &Arc<RequestScope>,
-) -> (bool, axum::response::Response) {
+) -> Answer {
     let app = &state.app;
     let auth = RequestAuth::from_header(
         parts
@@ -199,11 +127,21 @@ async fn respond(
     let check = scope.sibling();
     if let Some(response) = request::scope(check, Box::pin(kept(state, &auth, &resolved.key))).await
     {
-        return (true, response);
+        return Answer {
+            ok: true,
+            cached: true,
+            response,
+        };
     }
     let prepared = match state.preparer.admit(resolved, method) {
         Ok(prepared) => prepared,
-        Err(err) => return (false, refusal(state, err)),
+        Err(err) => {
+            return Answer {
+                ok: false,
+                cached: false,
+                response: refusal(state, err),
+            };
+        }
     };
     let introspection = prepared.parsed.cost.introspection;
     if introspection {
@@ -218,7 +156,11 @@ async fn respond(
                 ),
         };
         if let Some(message) = refused {
-            return (false, refusal(state, Refusal::Limit(message.into())));
+            return Answer {
+                ok: false,
+                cached: false,
+                response: refusal(state, Refusal::Limit(message.into())),
+            };
         }
     }
     let key = prepared.key.clone();
@@ -243,14 +185,16 @@ async fn respond(
         Ok(response) => response,
         Err(err) => {
             tracing::error!(error = %err, "GraphQL execution failed");
-            return (
-                false,
-                refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL_SERVER_ERROR",
-                    "internal error".into(),
-                ),
+            let response = refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error".into(),
             );
+            return Answer {
+                ok: false,
+                cached: false,
+                response,
+            };
         }
     };
     let response = with_codes(response, app.config.limits.max_errors);
@@ -272,7 +216,15 @@ async fn respond(
                 introspection,
             );
         }
-        return (true, json_response(body, cache_control.as_deref()));
+        return Answer {
+            ok: true,
+            cached: false,
+            response: json_response(body, cache_control.as_deref()),
+        };
     }
-    (ok, GraphQLResponse::from(response).into_response())
+    Answer {
+        ok,
+        cached: false,
+        response: GraphQLResponse::from(response).into_response(),
+    }
 }

@@ -1,9 +1,11 @@
-//! Start-up: connect and migrate the database, connect the cache, create the first admin,
-//! build the router, and serve until a shutdown signal.
+//! Start-up: bind the listener, connect and migrate the database, connect the cache
+//! ([`connect`]), create the first admin (`seed`), build the router, say what is running
+//! (`banner`), and serve until a shutdown signal.
+mod banner;
+mod seed;
 use std::sync::Arc;
 
 use axum::Router;
-use rand::{Rng, distr::Alphanumeric};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -43,14 +45,6 @@ pub enum StartError {
     Extension(ExtensionError),
 }
 
-fn random_secret(len: usize) -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
-}
-
 /// Connects and migrates the database, connects the cache, creates the first admin if needed,
 /// and builds the router. Tests call this with their own configuration.
 pub async fn build_app(config: Config) -> Result<(Router, AppState), StartError> {
@@ -81,54 +75,8 @@ async fn build(
     pause: Option<Arc<PausePoints>>,
     extension: impl Extension,
 ) -> Result<(Router, AppState), StartError> {
-    let db = db::connect(&config).await?;
-    db::migrate(&db).await?;
-    let registry = prometheus::Registry::new();
-    let metrics = Metrics::new(registry.clone(), config.metrics_max_operations)?;
-    let deployment = db::deployment_id(&db).await?;
-    let owed = db::OwedLog::new(db.clone());
-    let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
-    let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
-    let users = UserService::new(CachedUsers::new(
-        db::UserRepo::new(db.clone()),
-        cache.clone(),
-    ));
-
-    let secret = match &config.auth.jwt_secret {
-        Some(secret) => secret.expose().to_owned(),
-        None => {
-            tracing::warn!(
-                "JWT_SECRET is not set: using a random key; tokens die with this process"
-            );
-            random_secret(48)
-        }
-    };
-    let jwt = Arc::new(Jwt::new(&secret, config.auth.jwt_ttl));
-
-    let (password, generated) = match &config.auth.admin_password {
-        Some(p) => (p.expose().to_owned(), false),
-        None => (random_secret(24), true),
-    };
-    let created = users
-        .bootstrap_admin(&config.auth.admin_email, &password)
-        .await
-        .map_err(StartError::Bootstrap)?;
-    if created && generated {
-        // Logged once, at the one moment it can be known; set ADMIN_PASSWORD to avoid this.
-        tracing::warn!(email = %config.auth.admin_email, password = %password, "created the admin user with a generated password");
-    } else if created {
-        tracing::info!(email = %config.auth.admin_email, "created the admin user");
-    }
-
-    let state = AppState {
-        config: Arc::new(config),
-        db,
-        cache,
-        users,
-        jwt,
-        metrics,
-        login,
-    };
+    let state = connect_with(config, pause).await?;
+    seed::admin(&state).await?;
     let (query, mutation) = extension
         .build(&state)
         .await
@@ -172,15 +120,63 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     run_extended(config, ()).await
 }
 
-/// [`run`] with an application's roots merged into the API (see [`Extension`]).
+/// [`run`] with an application's roots merged into the API (see [`Extension`]). The listener
+/// is bound first: a taken port stops start-up before anything is written to the database
+/// (so a generated admin password is never logged by a server that then exits).
 pub async fn run_extended(config: Config, extension: impl Extension) -> Result<(), StartError> {
     let addr = config.listen_addr;
-    let (router, state) = build(config, None, extension).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
-    tracing::info!(%addr, "cachegraph listening; GraphiQL at http://{addr}/graphql");
+    let addr = listener.local_addr().unwrap_or(addr);
+    let (router, state) = build(config, None, extension).await?;
+    banner::started(&state, addr);
     serve(listener, router, &state.config.server, shutdown_signal())
         .await
         .map_err(StartError::Serve)
+}
+
+/// The app's state, without a router and without seeding anything: the database connected
+/// and migrated, the cache connected, the services built. `cachegraph admin` works on this.
+pub async fn connect(config: Config) -> Result<AppState, StartError> {
+    connect_with(config, None).await
+}
+
+async fn connect_with(
+    config: Config,
+    pause: Option<Arc<PausePoints>>,
+) -> Result<AppState, StartError> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::new(registry.clone(), config.metrics_max_operations)?;
+    let deployment = db::deployment_id(&db).await?;
+    let owed = db::OwedLog::new(db.clone());
+    let cache = Cache::connect(&config, Stats::new(&registry)?, pause, &deployment, owed).await?;
+    let login = Arc::new(LoginThrottle::new(&config.login, cache.clone()));
+    let users = UserService::new(CachedUsers::new(
+        db::UserRepo::new(db.clone()),
+        cache.clone(),
+    ));
+
+    let secret = match &config.auth.jwt_secret {
+        Some(secret) => secret.expose().to_owned(),
+        None => {
+            tracing::warn!(
+                "JWT_SECRET is not set: using a random key; tokens die with this process"
+            );
+            seed::random_secret(48)
+        }
+    };
+    let jwt = Arc::new(Jwt::new(&secret, config.auth.jwt_ttl));
+
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        cache,
+        users,
+        jwt,
+        metrics,
+        login,
+    })
 }
