@@ -76,13 +76,56 @@ async fn get_runs_queries_but_not_mutations_and_serves_graphiql() {
             .unwrap()
             .starts_with("text/html")
     );
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("graphiql")
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
     );
+    let page = resp.text().await.unwrap();
+    // Every script and style the page loads is served by the binary, none from elsewhere.
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    for asset in page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("graphiql/") && (s.ends_with(".js") || s.ends_with(".css")))
+    {
+        let got = app
+            .http
+            .get(app.url(&format!("/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200, "{asset}");
+        let kind = got.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            kind.starts_with("text/javascript") || kind.starts_with("text/css"),
+            "{kind}"
+        );
+        assert!(!got.bytes().await.unwrap().is_empty(), "{asset}");
+    }
+    let missing = app
+        .http
+        .get(app.url("/graphiql/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // `/` leads to GraphiQL.
+    let root = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert!(root.status().is_redirection(), "{}", root.status());
+    assert_eq!(root.headers()["location"], "graphql");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
