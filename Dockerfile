@@ -5,6 +5,8 @@ FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migration/ migration/
+COPY bench/ bench/
+COPY assets/ assets/
 COPY src/ src/
 # The cache mounts keep the registry and target/ between builds; the binary is copied out of
 # target/ in the same step because the mount is not part of the image.

@@ -18,9 +18,11 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(name = "cachegraph", version, propagate_version = true)]
 pub struct Cli {
-    /// How log lines are written.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t, global = true)]
-    log_format: LogFormat,
+    /// How log lines are written [env: LOG_FORMAT] [default: text].
+    // The variables are read here, not by clap, so that an empty value counts as unset like
+    // every other setting.
+    #[arg(long, value_enum, global = true)]
+    log_format: Option<LogFormat>,
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,8 +32,8 @@ pub struct Cli {
 enum Command {
     /// Run the server until SIGINT or SIGTERM (migrations are applied at start).
     Serve {
-        /// Where to listen.
-        #[arg(long, env = "LISTEN_ADDR", value_name = "ADDR")]
+        /// Where to listen [env: LISTEN_ADDR] [default: 127.0.0.1:8000].
+        #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
     },
     /// Apply pending migrations to DATABASE_URL and exit.
@@ -63,7 +65,20 @@ pub async fn main() -> ExitCode {
     if let Some(Command::ExportSchema { path }) = &cli.command {
         return export_schema(path.as_deref());
     }
-    telemetry::init(cli.log_format);
+    let log_format = match cli.log_format {
+        Some(format) => format,
+        None => match std::env::var("LOG_FORMAT").ok().filter(|v| !v.is_empty()) {
+            None => LogFormat::default(),
+            Some(value) => match <LogFormat as clap::ValueEnum>::from_str(&value, true) {
+                Ok(format) => format,
+                Err(_) => {
+                    eprintln!("invalid LOG_FORMAT: `{value}` is not one of text, json");
+                    return ExitCode::from(2);
+                }
+            },
+        },
+    };
+    telemetry::init(log_format);
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

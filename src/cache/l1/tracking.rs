@@ -284,7 +284,7 @@ impl L1 {
                     }
                 }
                 _ = reconnects.recv() => {
-                    tracing::warn!("L1 tracking connection reconnected; flushing L1");
+                    tracing::info!("L1 tracking connection (re)connected; flushing L1");
                     self.set_live(false);
                 }
                 _ = errors.recv() => {
