@@ -1,10 +1,12 @@
 //! `bench`: a load benchmark of the cachegraph server.
 //!
 //! It builds the server, creates and seeds fresh databases (SQLite, and PostgreSQL when given
-//! one), starts a redis-server of its own, then for each cache backend starts the server as a
-//! subprocess and drives it over HTTP/1.1 with a fixed number of keep-alive connections. Every
-//! response is checked; throughput, latency percentiles, cold latency and cache hit rates are
-//! written to `bench/results/<name>/` (Markdown, JSON, SVG). See `bench/README.md`.
+//! one), starts a redis-server of its own, then for each cache backend (and each configuration of
+//! cache layers asked for) starts the server as a subprocess and drives it over HTTP/1.1 with a
+//! fixed number of keep-alive connections. Every response is checked; throughput, latency
+//! percentiles (reads and writes apart where a workload writes), cold latency, hit rates and
+//! where the answers came from are written to `bench/results/<name>/` (Markdown, JSON, SVG).
+//! See `bench/README.md`.
 //!
 //! This file parses the arguments and hands them to [`run`], which orchestrates the whole run;
 //! the other modules are its parts (see each module's comment).

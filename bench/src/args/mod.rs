@@ -1,9 +1,12 @@
 //! Command-line options, parsed by hand (`--name value` or `--name=value`).
 //!
 //! This file owns the options themselves: the `--help` text and what a run is asked to do
-//! ([`Args`]); `parser` reads the command line (and the environment's PostgreSQL URL) into them.
+//! ([`Args`]); `parser` reads the command line (and the environment's PostgreSQL URL) into them,
+//! and `layers` is the ladder of cache layers `--layers` picks from.
+mod layers;
 mod parser;
 
+pub use layers::Layers;
 pub use parser::parse;
 
 use std::time::Duration;
@@ -21,6 +24,11 @@ Options (defaults in brackets):
   --pg-url URL         PostgreSQL server to create the benchmark database on
                        [env TEST_DATABASE_URL, then BENCH_PG_URL; without one postgres is skipped]
   --backends LIST      redis,redis-cluster,memory,none  [redis,redis-cluster,memory,none]
+  --layers LIST        layer configurations of the first cache backend of --backends, each a
+                       server of its own: entries (cache entries only), l1 (+ L1), parsed
+                       (+ parsed documents), all (+ whole responses: the server's defaults);
+                       the other backends run with every layer
+                       [entries,l1,parsed,all without --backends, all with --backends]
   --workloads LIST     W0,W1,W2,W3,W4                               [W0,W1,W2,W3,W4]
   --users N            seeded users user{i}@example.com (N >= 100)  [10000]
   --connections N      concurrent keep-alive connections            [32]
@@ -31,7 +39,7 @@ Options (defaults in brackets):
   --name NAME          results go to bench/results/NAME/            [today's date, UTC]
   --no-build           do not run `cargo build --release --bin cachegraph` first
   --server-env K=V     extra environment for the server under test (repeatable), e.g.
-                       --server-env CACHE_RESPONSES=false to measure what a layer buys
+                       --server-env CACHE_L1_CAPACITY=1000 (applied after --layers' switches)
   --url URL --token T  benchmark an already running server instead (no seeding, no server start;
                        it must hold the seeded layout: ids 1..=N are user{i}@example.com, N = --users;
                        the token should be an admin's for W4, cacheStats and clearCache)
@@ -86,6 +94,8 @@ pub struct Args {
     pub databases: Vec<DbKind>,
     pub pg_url: Option<String>,
     pub backends: Vec<Backend>,
+    /// `--layers`: the configurations of the first cache backend, in ladder order.
+    pub layers: Vec<Layers>,
     pub workloads: Vec<Workload>,
     pub users: u64,
     pub connections: usize,

@@ -2,7 +2,7 @@
 //! PostgreSQL URL from the environment when `--pg-url` is not given.
 use std::time::Duration;
 
-use super::{Args, Backend, DbKind, Parsed};
+use super::{Args, Backend, DbKind, Layers, Parsed};
 use crate::workload::Workload;
 
 fn list<T>(value: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String>
@@ -42,6 +42,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
             Backend::Memory,
             Backend::None,
         ],
+        layers: Layers::LADDER.to_vec(),
         workloads: Workload::ALL.to_vec(),
         users: 10_000,
         connections: 32,
@@ -56,6 +57,9 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         server_env: Vec::new(),
         raw: raw.clone(),
     };
+    // Without `--layers`: the whole ladder for the default backends, every layer (one leg per
+    // backend) when the backends were chosen, so a narrow run stays as narrow as asked.
+    let mut layers_given = false;
     let mut it = raw.into_iter();
     while let Some(arg) = it.next() {
         if arg == "-h" || arg == "--help" {
@@ -94,7 +98,15 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
                     "memory" => Some(Backend::Memory),
                     "none" => Some(Backend::None),
                     _ => None,
-                })?
+                })?;
+                if !layers_given {
+                    args.layers = vec![Layers::All];
+                }
+            }
+            "--layers" => {
+                args.layers = list(&value, "layer configuration", Layers::parse)?;
+                args.layers.sort();
+                layers_given = true;
             }
             "--workloads" => args.workloads = list(&value, "workload", Workload::parse)?,
             "--users" => {
@@ -193,6 +205,7 @@ mod tests {
         assert_eq!((a.users, a.connections), (10_000, 32));
         assert_eq!(a.duration, Duration::from_secs(8));
         assert_eq!(a.server_cpus.as_deref(), Some("1"));
+        assert_eq!(a.layers, Layers::LADDER);
         let a = run(&[
             "--databases=sqlite",
             "--backends",
@@ -214,6 +227,9 @@ mod tests {
         assert_eq!(a.duration, Duration::from_millis(500));
         assert_eq!(a.zipf, Some(1.1));
         assert!(a.server_cpus.is_none() && !a.build);
+        assert_eq!(a.layers, [Layers::All]);
+        let a = run(&["--layers", "all,entries", "--backends", "redis"]).unwrap();
+        assert_eq!(a.layers, [Layers::Entries, Layers::All]);
     }
 
     #[test]
@@ -221,6 +237,7 @@ mod tests {
         for bad in [
             &["--users", "10"][..],
             &["--backends", "memcached"],
+            &["--layers", "responses"],
             &["--duration", "0"],
             &["--url", "http://x"],
             &["--name", "../x"],

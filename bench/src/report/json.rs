@@ -1,18 +1,37 @@
 //! `results.json`: every raw number of the run, for tools rather than readers.
 use serde_json::{Value, json};
 
-use super::Report;
+use super::{
+    Report,
+    sources::{SOURCES, sources},
+};
+use crate::workload::OpLatency;
+
+/// One kind of request's latency, in µs.
+fn latency(l: &OpLatency) -> Value {
+    json!({ "responses": l.responses, "p50": l.p50_us, "p99": l.p99_us })
+}
 
 impl Report {
+    /// The whole of `results.json`.
     pub fn json(&self) -> Value {
         let m = &self.machine;
         let runs: Vec<Value> = self
             .runs
             .iter()
             .map(|r| {
+                let sources = sources(r).map(|shares| {
+                    SOURCES
+                        .iter()
+                        .zip(shares)
+                        .map(|((_, short, _), s)| ((*short).to_owned(), json!(s)))
+                        .collect::<serde_json::Map<_, _>>()
+                });
                 json!({
                     "database": r.db,
                     "backend": r.backend,
+                    "backend_alone": r.base,
+                    "layers": r.layers.as_str(),
                     "workload": r.workload.as_str(),
                     "description": r.workload.describe(self.zipf),
                     "connections": r.connections,
@@ -23,12 +42,23 @@ impl Report {
                         "p50": r.p50_us, "p90": r.p90_us, "p99": r.p99_us,
                         "max": r.max_us, "mean": r.mean_us,
                     },
+                    "latency_us_apart": r.split.map(|s| json!({
+                        "reads": latency(&s.reads), "writes": latency(&s.writes),
+                    })),
                     "cold_us": r.cold_us,
                     "cache": {
                         "delta_hits": r.delta_hits,
                         "delta_misses": r.delta_misses,
                         "hit_rate_percent": r.hit_rate,
+                        "delta_shared": r.delta_shared,
+                        "delta_responses_served": r.delta_served,
                     },
+                    "requests_between_counter_reads": {
+                        "reads": r.between_reads.reads,
+                        "writes": r.between_reads.writes,
+                        "other": r.between_reads.other,
+                    },
+                    "answered_from_percent": sources,
                     "requests_total": r.requests_total,
                     "writes_ok": r.writes_ok,
                     "wrong_answers": r.failures.to_json(),

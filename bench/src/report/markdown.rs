@@ -1,10 +1,11 @@
 //! `report.md`: the setting of the run (command, commit, machine, settings), how to read the
-//! numbers, the summary, the server logs and the charts.
+//! numbers, the summary, the server logs and the charts, each with what it shows.
 use std::fmt::Write as _;
 
 use super::Report;
 
 impl Report {
+    /// The whole of `report.md`, with the chart `files` written beside it.
     pub fn markdown(&self, files: &[String]) -> String {
         let m = &self.machine;
         let mut out = String::new();
@@ -53,11 +54,16 @@ impl Report {
                 .map_or_else(|| "uniform".into(), |s| format!("Zipf({s})"))
         );
         out.push_str(
-            "\nreq/s counts the responses that started and ended inside the measured window. \
-Latencies are per request, from sending it to the end of its response, on keep-alive HTTP/1.1 \
-connections (HDR histogram). *cold* is one request right after `clearCache` (the first request \
-for `none`). *hit rate* is Δhits / (Δhits + Δmisses) of the server's `cacheStats` over the window; \
-every lookup the server counts, including its lookups of the caller (the admin) when it makes them. \
+            "\nreq/s counts the responses that started and ended inside the measured window (three \
+significant digits). Latencies are per request, from sending it to the end of its response, on \
+keep-alive HTTP/1.1 connections (HDR histogram), in milliseconds. *cold* is one request right after \
+`clearCache` (the first request for `none`). *hit rate* is Δhits / (Δhits + Δmisses) of the server's \
+`cacheStats` over the window; every lookup the server counts, including its lookups of the caller (the \
+admin) when it makes them. *answered from* attributes each request between the window's two \
+`cacheStats` reads: whole responses served (`responsesServed`), reads answered by a database load \
+(Δmisses + Δshared, at most one per read), the other reads from cache entries (L1, Redis or memory), \
+writes, and requests with nothing to read (`__typename`). A backend with its layers in brackets \
+(`redis (entries + L1)`) ran with the others switched off; the backend's name alone is every layer on. \
 *wrong answers* counts every response of the run (cold, warm-up and window) that failed a check: \
 no response, HTTP status other than 200, GraphQL `errors`, wrong data, or a stale read.\n",
         );
@@ -80,9 +86,9 @@ no response, HTTP status other than 200, GraphQL `errors`, wrong data, or a stal
             }
         }
         if !files.is_empty() {
-            out.push_str("\n## Charts\n\n");
+            out.push_str("\n## Charts\n");
             for f in files {
-                let _ = writeln!(out, "![{f}]({f})");
+                let _ = writeln!(out, "\n{}\n\n![{f}]({f})", super::charts::caption(f));
             }
         }
         out.push_str(

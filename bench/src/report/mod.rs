@@ -4,19 +4,27 @@
 //! lookups over its runs; each output is rendered beside it:
 //!
 //! - `provenance`: when, where, from which commit and with which command line the run was made;
-//! - `cells`: how one result's latency and hit rate are written in a cell;
+//! - `cells`: the one format of each kind of number (req/s, ms, %), and the hit-rate cell;
+//! - `sources`: where the answers came from (response cache, cache entries, database), its
+//!   table cell and its chart;
 //! - `tables`: the results tables, throughput ratios and verdict (the printed summary);
 //! - `markdown`: `report.md`, the summary with its setting and server logs;
 //! - `json`: `results.json`, every raw number;
-//! - `charts`: the SVG charts.
+//! - `charts`: the SVG charts, with `layer_chart` (throughput by layer) and `write_chart`
+//!   (p99 under writes) beside it.
 mod cells;
 mod charts;
 mod json;
+mod layer_chart;
 mod markdown;
 mod provenance;
+mod sources;
 mod tables;
+#[cfg(test)]
+mod tests;
+mod write_chart;
 
-pub(crate) use cells::ms;
+pub(crate) use cells::{ms_us, pct, rps};
 use provenance::Machine;
 pub use provenance::{command_line, git_state, machine, now_utc, today};
 
@@ -77,6 +85,7 @@ impl Report {
         names
     }
 
+    /// The legs (backend labels) that ran on `db`, in the order they ran.
     fn backends_of(&self, db: &str) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for r in self.runs.iter().filter(|r| r.db == db) {

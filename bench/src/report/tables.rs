@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use super::{
     Report,
-    cells::{hit_rate_cell, ms},
+    cells::{hit_rate_cell, ms_us, rps},
+    sources::sources_cell,
 };
 use crate::workload::Workload;
 
@@ -12,8 +13,8 @@ impl Report {
     /// The results table of one database, Markdown.
     pub fn table(&self, db: &str) -> String {
         let mut out = String::new();
-        out.push_str("| workload | backend | req/s | p50 ms | p90 ms | p99 ms | max ms | cold ms | hit rate % | wrong answers |\n");
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| workload | backend | req/s | p50 ms | p90 ms | p99 ms | max ms | cold ms | hit rate % | answered from, % | wrong answers |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         for w in self.workloads_of(db) {
             for b in self.backends_of(db) {
                 let Some(r) = self.find(db, &b, w) else {
@@ -21,17 +22,18 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     w.as_str(),
                     w.describe(self.zipf),
                     b,
-                    r.throughput,
-                    ms(r.p50_us),
-                    ms(r.p90_us),
-                    ms(r.p99_us),
-                    ms(r.max_us),
-                    ms(r.cold_us),
+                    rps(r.throughput),
+                    ms_us(r.p50_us),
+                    ms_us(r.p90_us),
+                    ms_us(r.p99_us),
+                    ms_us(r.max_us),
+                    ms_us(r.cold_us),
                     hit_rate_cell(r),
+                    sources_cell(r),
                     r.failures.total()
                 );
             }
@@ -85,6 +87,30 @@ impl Report {
         out
     }
 
+    /// Reads and writes of the workloads that write, apart: one line per backend.
+    pub fn under_writes(&self, db: &str) -> String {
+        let mut out = String::new();
+        for w in self.workloads_of(db).into_iter().filter(|w| w.has_writes()) {
+            for b in self.backends_of(db) {
+                let Some(split) = self.find(db, &b, w).and_then(|r| r.split) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    out,
+                    "- {} {b}: reads p50 {} / p99 {} ms ({} responses), writes p50 {} / p99 {} ms ({} responses)",
+                    w.as_str(),
+                    ms_us(split.reads.p50_us),
+                    ms_us(split.reads.p99_us),
+                    split.reads.responses,
+                    ms_us(split.writes.p50_us),
+                    ms_us(split.writes.p99_us),
+                    split.writes.responses,
+                );
+            }
+        }
+        out
+    }
+
     fn failures_section(&self) -> String {
         let mut out = String::new();
         for r in self.runs.iter().filter(|r| r.failures.total() > 0) {
@@ -120,6 +146,11 @@ impl Report {
             if !ratios.is_empty() {
                 out.push_str("\nThroughput ratios:\n\n");
                 out.push_str(&ratios);
+            }
+            let writes = self.under_writes(&db);
+            if !writes.is_empty() {
+                out.push_str("\nUnder writes, reads and writes apart:\n\n");
+                out.push_str(&writes);
             }
         }
         let failures = self.failures_section();

@@ -10,7 +10,7 @@ use super::{
     progress::{one_line, progress_bar, say},
 };
 use crate::{
-    args::Args,
+    args::{Args, Layers},
     http::Target,
     workload::{self, Client, Layout, Op, Picker, Progress, RunSpec, Writes},
 };
@@ -74,6 +74,8 @@ pub(super) async fn run_external(args: &Args, url: &str) -> Result<Collected, St
         let spec = RunSpec {
             db: "external".into(),
             backend: "external".into(),
+            base: "external".into(),
+            layers: Layers::All,
             workload: *w,
             target: target.clone(),
             token: token.clone(),

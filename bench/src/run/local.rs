@@ -1,5 +1,6 @@
 //! A local run: build the server, create and seed each database, start redis-server (and a
-//! Redis Cluster), then for each backend start the server and run every workload against it.
+//! Redis Cluster), then for each leg (a backend with a configuration of cache layers, see `legs`)
+//! start the server and run every workload against it.
 //!
 //! Every process and database is a handle that cleans up on drop, so an early return or Ctrl-C
 //! leaves nothing behind.
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use super::{
     Collected,
+    legs::legs,
     progress::{one_line, progress_bar, say},
 };
 use crate::{
@@ -22,7 +24,7 @@ use crate::{
 /// The admin the server creates at start; no seeded user has this address.
 const ADMIN_EMAIL: &str = "admin@bench.example.com";
 
-/// Seeds databases, starts redis-server and the server per backend, runs every workload.
+/// Seeds databases, starts redis-server and the server per leg, runs every workload.
 pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, String> {
     let mut c = Collected {
         runs: Vec::new(),
@@ -100,15 +102,19 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
         .as_ref()
         .map_or_else(|| "redis://127.0.0.1:1".to_owned(), Redis::url);
     let cluster_url = cluster.as_ref().map(RedisCluster::url);
+    let (legs, left_out) = legs(&backends, &args.layers);
+    for note in left_out {
+        eprintln!("bench: note: {note}");
+    }
 
     let step_ms = (args.warmup + args.duration).as_millis() as u64;
-    let total_ms = step_ms * (databases.len() * backends.len() * args.workloads.len()) as u64;
+    let total_ms = step_ms * (databases.len() * legs.len() * args.workloads.len()) as u64;
     let bar = progress_bar(total_ms);
     let mut position = 0u64;
 
     for kind in databases {
         let label = kind.as_str().to_owned();
-        let planned = step_ms * (backends.len() * args.workloads.len()) as u64;
+        let planned = step_ms * (legs.len() * args.workloads.len()) as u64;
         let db_end = position + planned;
         bar.set_message(format!(
             "{label}: creating and seeding {} users",
@@ -166,15 +172,22 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
         let admin_password = random_token(24);
         let jwt_secret = random_token(32);
 
-        for backend in &backends {
+        for (i, leg) in legs.iter().enumerate() {
+            let backend = &leg.backend;
+            let leg_label = leg.label.as_str();
             let backend_end = position + step_ms * args.workloads.len() as u64;
-            bar.set_message(format!("{label}/{}: starting the server", backend.as_str()));
+            bar.set_message(format!("{label}/{leg_label}: starting the server"));
+            // The layers' switches first: `--server-env` may still override them.
+            let mut env = leg.layers.env();
+            env.extend(args.server_env.iter().cloned());
             let started = Server::start(ServerConfig {
                 binary: &binary,
                 workdir: tmp.path(),
-                log: tmp
-                    .path()
-                    .join(format!("server-{label}-{}.log", backend.as_str())),
+                log: tmp.path().join(format!(
+                    "server-{label}-{i}-{}-{}.log",
+                    backend.as_str(),
+                    leg.layers.as_str()
+                )),
                 database_url: &database.url,
                 backend: backend.server_backend(),
                 redis_url: match (backend, &cluster_url) {
@@ -185,13 +198,13 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                 admin_password: &admin_password,
                 jwt_secret: &jwt_secret,
                 pin: pin.as_deref().ok(),
-                extra_env: &args.server_env,
+                extra_env: &env,
             })
             .await;
             let mut server = match started {
                 Ok(s) => s,
                 Err(e) => {
-                    c.errors.push(format!("{label}/{}: {e}", backend.as_str()));
+                    c.errors.push(format!("{label}/{leg_label}: {e}"));
                     position = backend_end;
                     bar.set_position(position);
                     continue;
@@ -204,10 +217,8 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
             {
                 Ok(t) => t,
                 Err(e) => {
-                    c.errors.push(format!(
-                        "{label}/{}: admin login failed: {e}",
-                        backend.as_str()
-                    ));
+                    c.errors
+                        .push(format!("{label}/{leg_label}: admin login failed: {e}"));
                     server.stop();
                     position = backend_end;
                     bar.set_position(position);
@@ -217,7 +228,9 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
             for w in &args.workloads {
                 let spec = RunSpec {
                     db: label.clone(),
-                    backend: backend.as_str().to_owned(),
+                    backend: leg.label.clone(),
+                    base: backend.as_str().to_owned(),
+                    layers: leg.layers,
                     workload: *w,
                     target: target.clone(),
                     token: token.clone(),
@@ -235,7 +248,7 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                     Progress {
                         bar: &bar,
                         base_ms: position,
-                        label: format!("{label}/{} {}", backend.as_str(), w.as_str()),
+                        label: format!("{label}/{leg_label} {}", w.as_str()),
                     },
                 )
                 .await;
@@ -244,13 +257,13 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                 say(&bar, one_line(&result));
                 c.runs.push(result);
             }
-            bar.set_message(format!("{label}/{}: stopping the server", backend.as_str()));
+            bar.set_message(format!("{label}/{leg_label}: stopping the server"));
             let exit = server
                 .stop()
                 .map_or_else(|| "unknown".into(), |s| s.to_string());
             c.server_logs.push(ServerLog {
                 db: label.clone(),
-                backend: backend.as_str().to_owned(),
+                backend: leg.label.clone(),
                 lines: server.warnings(),
                 exit,
             });

@@ -1,10 +1,12 @@
 //! The orchestration of one benchmark run: collect results (from local servers it starts, or
 //! from an already running one), then write and print the report and choose the exit code.
 //!
-//! - `local`: fresh databases, redis-server and the server per backend, every workload on each;
+//! - `local`: fresh databases, redis-server and the server per leg, every workload on each;
+//! - `legs`: the legs of a local run: each backend, and the first one's layer configurations;
 //! - `external`: every workload against a server given with `--url` and `--token`;
 //! - `progress`: the progress bar and the one-line result of each workload.
 mod external;
+mod legs;
 mod local;
 mod progress;
 

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{report::ms, workload::RunResult};
+use crate::{
+    report::{ms_us, pct, rps},
+    workload::RunResult,
+};
 
 pub(super) fn progress_bar(total_ms: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total_ms), ProgressDrawTarget::stderr());
@@ -28,16 +31,16 @@ pub(super) fn say(bar: &ProgressBar, msg: String) {
 
 pub(super) fn one_line(r: &RunResult) -> String {
     format!(
-        "{}/{} {}: {:.0} req/s, p50 {} ms, p99 {} ms, cold {} ms, hit rate {}, {} wrong",
+        "{}/{} {}: {} req/s, p50 {} ms, p99 {} ms, cold {} ms, hit rate {}, {} wrong",
         r.db,
         r.backend,
         r.workload.as_str(),
-        r.throughput,
-        ms(r.p50_us),
-        ms(r.p99_us),
-        ms(r.cold_us),
+        rps(r.throughput),
+        ms_us(r.p50_us),
+        ms_us(r.p99_us),
+        ms_us(r.cold_us),
         match (r.hit_rate, r.delta_hits, r.delta_misses) {
-            (Some(h), Some(dh), Some(dm)) => format!("{h:.1}% of {} lookups", dh + dm),
+            (Some(h), Some(dh), Some(dm)) => format!("{}% of {} lookups", pct(h), dh + dm),
             _ => "–".into(),
         },
         r.failures.total()

@@ -1,8 +1,14 @@
-//! Hand-written SVG charts: grouped bars, linear or logarithmic.
+//! Hand-written SVG charts: grouped bars (linear or logarithmic) and horizontal stacked bars.
 //!
 //! This file owns what a chart is made of ([`Chart`], [`Series`], the palette) and the small
-//! text helpers (escaping, short value labels, tick steps); `render` draws it.
+//! helpers (escaping, tick steps, the legend's layout); `render` draws a [`Chart`] over the y
+//! scale of `scale`, `stacked` is the stacked chart, [`Stacked`]. Values are written by the caller's format, so the charts
+//! show numbers the way the tables do.
 mod render;
+mod scale;
+mod stacked;
+
+pub use stacked::{Part, Row, Stacked};
 
 /// One bar series (one backend): a value per group, `None` where there is nothing to show.
 pub struct Series {
@@ -13,22 +19,32 @@ pub struct Series {
     pub inner: Option<Vec<Option<f64>>>,
 }
 
+/// Grouped bars: one group per entry of `groups`, one bar per series in each.
 pub struct Chart {
     pub title: String,
     pub y_label: String,
+    /// Group labels; `a: b` is written over two lines.
     pub groups: Vec<String>,
     pub series: Vec<Series>,
     pub log: bool,
-    /// Fixed top of the axis (hit rates: 100).
+    /// Fixed top of the axis.
     pub y_max: Option<f64>,
     /// A line under the legend.
     pub note: Option<String>,
+    /// How values are written, on the bars and on the axis.
+    pub format: fn(f64) -> String,
 }
 
 /// Value to pixel row.
 type Scale = Box<dyn Fn(f64) -> f64>;
 
-pub const COLORS: [&str; 4] = ["#d1495b", "#2e86ab", "#6c757d", "#edae49"];
+/// Series colours, told apart in print and by most colour-blind readers.
+pub const COLORS: [&str; 8] = [
+    "#d1495b", "#2e86ab", "#6c757d", "#edae49", "#66a182", "#8d5a97", "#00798c", "#b5651d",
+];
+
+/// Light to dark, for series that are steps of one thing (the layer ladder).
+pub const STEPS: [&str; 4] = ["#9ecae1", "#6baed6", "#3182bd", "#08519c"];
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -37,26 +53,26 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A short label for a value: 12345 -> 12.3k, 0.0123 -> 0.0123.
-pub fn short(v: f64) -> String {
-    let a = v.abs();
-    if v.fract() == 0.0 && a < 1e4 {
-        format!("{v:.0}")
-    } else if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.1}k", v / 1e3)
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a == 0.0 {
-        "0".into()
-    } else {
-        format!("{v:.3}")
+/// Legend entries laid out from `x0` in rows no wider than `x1`: (x, row) of each entry, and
+/// the number of rows.
+fn legend_layout<'a>(
+    names: impl Iterator<Item = &'a str>,
+    x0: f64,
+    x1: f64,
+) -> (Vec<(f64, usize)>, usize) {
+    let mut out = Vec::new();
+    let (mut x, mut row) = (x0, 0);
+    for name in names {
+        let w = 28.0 + 6.8 * name.chars().count() as f64;
+        if x > x0 && x + w > x1 {
+            x = x0;
+            row += 1;
+        }
+        out.push((x, row));
+        x += w;
     }
+    let rows = if out.is_empty() { 0 } else { row + 1 };
+    (out, rows)
 }
 
 /// A "nice" step (1, 2 or 5 times a power of ten) giving about `ticks` ticks up to `max`.

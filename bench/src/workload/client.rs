@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::check::{Failure, graphql_data};
+use super::{
+    check::{Failure, graphql_data},
+    spec::CacheCounts,
+};
 use crate::http::{Conn, Response, Target};
 
 /// How long one request may take before it counts as failed.
@@ -61,16 +64,33 @@ impl Client {
         graphql_data(&resp).map_err(|f| f.message())
     }
 
-    /// `cacheStats { hits misses }`.
-    pub async fn cache_counts(&mut self) -> Result<(u64, u64), String> {
-        let data = self
-            .gql("{ cacheStats { hits misses } }", Value::Null)
-            .await?;
-        let get = |k: &str| data["cacheStats"][k].as_u64();
-        match (get("hits"), get("misses")) {
-            (Some(h), Some(m)) => Ok((h, m)),
-            _ => Err(format!("unexpected cacheStats: {data}")),
-        }
+    /// `cacheStats`: hits, misses, shared loads (summed over `byKind`) and `responsesServed`.
+    /// A server whose schema has only `hits` and `misses` is read with those alone.
+    pub async fn cache_counts(&mut self) -> Result<CacheCounts, String> {
+        let full = "{ cacheStats { hits misses responsesServed byKind { shared } } }";
+        let data = match self.gql(full, Value::Null).await {
+            Ok(d) => d,
+            Err(_) => {
+                self.gql("{ cacheStats { hits misses } }", Value::Null)
+                    .await?
+            }
+        };
+        let stats = &data["cacheStats"];
+        let (Some(hits), Some(misses)) = (stats["hits"].as_u64(), stats["misses"].as_u64()) else {
+            return Err(format!("unexpected cacheStats: {data}"));
+        };
+        let shared = stats["byKind"].as_array().map(|kinds| {
+            kinds
+                .iter()
+                .filter_map(|k| k["shared"].as_u64())
+                .sum::<u64>()
+        });
+        Ok(CacheCounts {
+            hits,
+            misses,
+            shared,
+            served: stats["responsesServed"].as_u64(),
+        })
     }
 
     /// `clearCache`: the number of keys removed.

@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use rand::Rng;
 
@@ -19,7 +20,7 @@ use super::{
     check::FailureCounts,
     client::Client,
     op::Op,
-    spec::{RunResult, RunSpec},
+    spec::{CacheCounts, OpCounts, OpLatency, RunResult, RunSpec, Split},
     task::{MAX_SAMPLES, Shared, connection_task, histogram},
 };
 use crate::http::Conn;
@@ -78,12 +79,14 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
     let window_start = t0 + spec.warmup;
     let window_end = window_start + spec.duration;
     let has_cache = spec.has_cache;
+    let spec_writes = spec.workload.has_writes();
     let connections = spec.connections;
     let shared = Arc::new(Shared {
         spec,
         window_start,
         window_end,
         done: AtomicU64::new(0),
+        completed: Default::default(),
         wrong: AtomicU64::new(0),
         samples: Mutex::new(Vec::new()),
     });
@@ -112,11 +115,12 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
             break;
         }
         if before.is_none() && now >= window_start {
-            before = Some(if has_cache {
+            let counts = if has_cache {
                 control.cache_counts().await
             } else {
                 Err("no cache".into())
-            });
+            };
+            before = Some((counts, shared.completed()));
             continue;
         }
         let next = if before.is_none() {
@@ -153,11 +157,17 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
     let mut window_failures = 0;
     let mut requests_total = 1;
     let mut writes_ok = 0;
+    let mut split = spec_writes.then(|| (histogram(), histogram()));
     for t in tasks {
         match t.await {
             Ok(s) => {
                 if let Some(h) = &s.window {
                     hist.add(h).expect("same histogram bounds");
+                }
+                if let (Some((r, w)), Some((tr, tw))) = (&mut split, &s.split)
+                    && (r.add(tr).is_err() || w.add(tw).is_err())
+                {
+                    notes.push("merging the reads' and writes' histograms failed".into());
                 }
                 window_failures += s.window_failures;
                 requests_total += s.requests;
@@ -172,17 +182,23 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
     } else {
         None
     };
-    let (delta_hits, delta_misses, hit_rate) = match (before, after) {
-        (Some(Ok((h0, m0))), Some(Ok((h1, m1)))) => {
-            let (dh, dm) = (h1.saturating_sub(h0), m1.saturating_sub(m0));
-            let rate = (dh + dm > 0).then(|| dh as f64 / (dh + dm) as f64 * 100.0);
-            (Some(dh), Some(dm), rate)
-        }
+    let (counts_before, ops_before) = match before {
+        Some((counts, ops)) => (Some(counts), ops),
+        None => (None, OpCounts::default()),
+    };
+    let window_counts = match (counts_before, after) {
+        (Some(Ok(c0)), Some(Ok(c1))) => Some(delta(c0, c1)),
         (Some(Err(e)), _) | (_, Some(Err(e))) if has_cache => {
             notes.push(format!("cacheStats failed: {e}"));
-            (None, None, None)
+            None
         }
-        _ => (None, None, None),
+        _ => None,
+    };
+    let ops_after = shared.completed();
+    let between_reads = OpCounts {
+        reads: ops_after.reads.saturating_sub(ops_before.reads),
+        writes: ops_after.writes.saturating_sub(ops_before.writes),
+        other: ops_after.other.saturating_sub(ops_before.other),
     };
     samples.extend(shared.samples.lock().expect("samples lock").drain(..));
     samples.truncate(MAX_SAMPLES);
@@ -191,10 +207,14 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
     let window_secs = spec.duration.as_secs_f64();
     let responses = hist.len();
     let q = |x: f64| (responses > 0).then(|| hist.value_at_quantile(x));
+    let d = window_counts.unwrap_or_default();
     RunResult {
         db: spec.db.clone(),
         backend: spec.backend.clone(),
+        base: spec.base.clone(),
+        layers: spec.layers,
         workload: spec.workload,
+        has_cache,
         connections,
         window_secs,
         responses,
@@ -205,14 +225,44 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
         max_us: (responses > 0).then(|| hist.max()),
         mean_us: (responses > 0).then(|| hist.mean()),
         cold_us: Some(cold_us),
-        delta_hits,
-        delta_misses,
-        hit_rate,
+        delta_hits: window_counts.map(|_| d.hits),
+        delta_misses: window_counts.map(|_| d.misses),
+        hit_rate: window_counts
+            .filter(|_| d.hits + d.misses > 0)
+            .map(|_| d.hits as f64 / (d.hits + d.misses) as f64 * 100.0),
+        delta_shared: window_counts.and(d.shared),
+        delta_served: window_counts.and(d.served),
+        between_reads,
+        split: split.map(|(r, w)| Split {
+            reads: latency(&r),
+            writes: latency(&w),
+        }),
         requests_total,
         writes_ok,
         failures,
         window_failures,
         samples,
         notes,
+    }
+}
+
+/// The counters' growth from `c0` to `c1`.
+fn delta(c0: CacheCounts, c1: CacheCounts) -> CacheCounts {
+    let opt = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+    CacheCounts {
+        hits: c1.hits.saturating_sub(c0.hits),
+        misses: c1.misses.saturating_sub(c0.misses),
+        shared: opt(c0.shared, c1.shared),
+        served: opt(c0.served, c1.served),
+    }
+}
+
+/// The median and p99 of one kind of request.
+fn latency(h: &Histogram<u64>) -> OpLatency {
+    let q = |x: f64| (!h.is_empty()).then(|| h.value_at_quantile(x));
+    OpLatency {
+        responses: h.len(),
+        p50_us: q(0.50),
+        p99_us: q(0.99),
     }
 }

@@ -24,7 +24,9 @@ pub use client::Client;
 pub use measure::{Progress, run};
 pub use op::Op;
 pub use picker::{Layout, Picker};
-pub use spec::{RunResult, RunSpec};
+#[cfg(test)]
+pub use spec::{OpCounts, Split};
+pub use spec::{OpLatency, RunResult, RunSpec};
 pub use writes::Writes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,6 +66,11 @@ impl Workload {
             Self::W3 => "W3",
             Self::W4 => "W4",
         }
+    }
+
+    /// Whether some of its requests are writes (W4).
+    pub fn has_writes(self) -> bool {
+        self == Self::W4
     }
 
     /// A few words, for chart labels.

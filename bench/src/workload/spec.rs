@@ -10,12 +10,16 @@ use super::{
     picker::{Layout, Picker},
     writes::Writes,
 };
-use crate::http::Target;
+use crate::{args::Layers, http::Target};
 
 /// Everything one measured run needs.
 pub struct RunSpec {
     pub db: String,
+    /// The leg's label: the backend, with its layers when not every layer is on.
     pub backend: String,
+    /// The backend alone (`redis`), whatever the layers.
+    pub base: String,
+    pub layers: Layers,
     pub workload: Workload,
     pub target: Target,
     pub token: String,
@@ -35,8 +39,14 @@ pub struct RunSpec {
 #[derive(Debug)]
 pub struct RunResult {
     pub db: String,
+    /// The leg's label: the backend, with its layers when not every layer is on.
     pub backend: String,
+    /// The backend alone (`redis`), whatever the layers.
+    pub base: String,
+    pub layers: Layers,
     pub workload: Workload,
+    /// Whether the server had a cache (every backend but `none`).
+    pub has_cache: bool,
     pub connections: usize,
     /// Length of the measured window.
     pub window_secs: f64,
@@ -53,6 +63,14 @@ pub struct RunResult {
     pub delta_hits: Option<u64>,
     pub delta_misses: Option<u64>,
     pub hit_rate: Option<f64>,
+    /// Lookups answered by another request's database load (single-flight), over the window.
+    pub delta_shared: Option<u64>,
+    /// Whole responses served from the response cache over the window (`None` when it is off).
+    pub delta_served: Option<u64>,
+    /// What the load generator completed between the two `cacheStats` reads, by kind.
+    pub between_reads: OpCounts,
+    /// The window's reads and writes apart, for workloads that write.
+    pub split: Option<Split>,
     /// Every request of the run: cold, warm-up and window.
     pub requests_total: u64,
     pub writes_ok: u64,
@@ -62,4 +80,44 @@ pub struct RunResult {
     pub window_failures: u64,
     pub samples: Vec<String>,
     pub notes: Vec<String>,
+}
+
+/// The server's cache counters at one instant (`cacheStats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+    /// Summed over `byKind`; `None` from a server that does not report it.
+    pub shared: Option<u64>,
+    /// `responsesServed`: `None` when the response cache is off (or not reported).
+    pub served: Option<u64>,
+}
+
+/// Requests by kind: reads of users, writes (`updateUser`), others (`__typename`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    pub reads: u64,
+    pub writes: u64,
+    pub other: u64,
+}
+
+impl OpCounts {
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes + self.other
+    }
+}
+
+/// Latency of one kind of request inside the window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpLatency {
+    pub responses: u64,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+}
+
+/// The window of a workload that writes, its reads and its writes measured apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    pub reads: OpLatency,
+    pub writes: OpLatency,
 }

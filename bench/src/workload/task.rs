@@ -19,7 +19,7 @@ use super::{
     check::{Failure, FailureCounts},
     client::REQUEST_TIMEOUT,
     op::Op,
-    spec::RunSpec,
+    spec::{OpCounts, RunSpec},
 };
 use crate::http::Conn;
 
@@ -34,11 +34,24 @@ pub(super) struct Shared {
     pub(super) window_start: Instant,
     pub(super) window_end: Instant,
     pub(super) done: AtomicU64,
+    /// Requests completed so far by kind (reads, writes, others), read around the window's
+    /// `cacheStats` reads.
+    pub(super) completed: [AtomicU64; 3],
     pub(super) wrong: AtomicU64,
     pub(super) samples: Mutex<Vec<String>>,
 }
 
 impl Shared {
+    /// The requests completed so far, by kind.
+    pub(super) fn completed(&self) -> OpCounts {
+        let [reads, writes, other] = self.completed.each_ref().map(|c| c.load(Ordering::Relaxed));
+        OpCounts {
+            reads,
+            writes,
+            other,
+        }
+    }
+
     fn record_failure(&self, op: Op, f: &Failure) {
         self.wrong.fetch_add(1, Ordering::Relaxed);
         let mut s = self.samples.lock().expect("samples lock");
@@ -52,6 +65,8 @@ impl Shared {
 #[derive(Default)]
 pub(super) struct TaskStats {
     pub(super) window: Option<Histogram<u64>>,
+    /// The window's reads and writes apart, for workloads that write.
+    pub(super) split: Option<(Histogram<u64>, Histogram<u64>)>,
     pub(super) window_failures: u64,
     pub(super) requests: u64,
     pub(super) writes_ok: u64,
@@ -90,6 +105,10 @@ pub(super) async fn connection_task(
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut stats = TaskStats::default();
     let mut hist = histogram();
+    let mut split = spec
+        .workload
+        .has_writes()
+        .then(|| (histogram(), histogram()));
     let mut body = Vec::with_capacity(512);
     let mut passed_page: Option<(Vec<u8>, u64)> = None;
     loop {
@@ -146,11 +165,21 @@ pub(super) async fn connection_task(
             }
         }
         stats.requests += 1;
+        let kind = match op {
+            Op::User(_) | Op::List => 0,
+            Op::Write(..) => 1,
+            Op::Typename => 2,
+        };
+        shared.completed[kind].fetch_add(1, Ordering::Relaxed);
         shared.done.fetch_add(1, Ordering::Relaxed);
         let in_window = started >= shared.window_start && ended <= shared.window_end;
         if in_window {
             let us = ended.duration_since(started).as_micros().max(1) as u64;
             hist.saturating_record(us);
+            if let Some((reads, writes)) = &mut split {
+                let h = if kind == 1 { writes } else { reads };
+                h.saturating_record(us);
+            }
         }
         if let Err(f) = verdict {
             stats.failures.add(&f);
@@ -166,5 +195,6 @@ pub(super) async fn connection_task(
         }
     }
     stats.window = Some(hist);
+    stats.split = split;
     stats
 }
