@@ -75,8 +75,8 @@ impl Cache {
                 }
             }
         };
-        self.miss(kind, &key, generation, load, Some(recheck), fill)
-            .await
+        // Boxed, as in `EntityCache::get`: hits need not carry the miss path's size.
+        Box::pin(self.miss(kind, &key, generation, load, Some(recheck), fill)).await
     }
 
     /// The entry of a tagged key if it carries the tag's current generation; otherwise that

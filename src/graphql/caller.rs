@@ -73,9 +73,13 @@ impl RequestAuth {
     pub async fn viewer(&self, jwt: &Jwt, users: &UserService) -> AppResult<&Viewer> {
         let (viewer, read) = self
             .viewer
-            .get_or_try_init(|| async {
-                let (viewer, read) = reads::capture(self.resolve(jwt, users)).await;
-                viewer.map(|v| (v, read))
+            // Boxed: resolving is done once per request, but its future is large, and inline it
+            // would be built and copied by every call, including those that find it resolved.
+            .get_or_try_init(|| {
+                Box::pin(async {
+                    let (viewer, read) = reads::capture(self.resolve(jwt, users)).await;
+                    viewer.map(|v| (v, read))
+                })
             })
             .await?;
         reads::replay(read);

@@ -120,9 +120,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         let recheck = || async { self.read(&key).await.ok().flatten() };
         let load = || self.source.load(id);
         let fill = |found: &Option<E>| self.fill(id, found.clone());
-        self.cache
-            .miss(kind, &key, fence, load, Some(recheck), fill)
-            .await
+        // Boxed: the miss path's future is large, and unboxed it would make every future that
+        // reads an entity (hits included) that large, copied whenever it moves.
+        Box::pin(self.cache.miss(kind, &key, fence, load, Some(recheck), fill)).await
     }
 
     /// `Some(entity or None)` when the cache holds a well-formed entry for `key`.
@@ -224,9 +224,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         };
         // No lease: a pointer cannot be rechecked without the entity's entry.
         let no_lease: Option<NoRecheck<E>> = None;
-        self.cache
-            .miss(kind, &key, fence, load, no_lease, fill)
-            .await
+        Box::pin(self.cache.miss(kind, &key, fence, load, no_lease, fill)).await
     }
 }
 
