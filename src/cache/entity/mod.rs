@@ -122,7 +122,11 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         let fill = |found: &Option<E>| self.fill(id, found.clone());
         // Boxed: the miss path's future is large, and unboxed it would make every future that
         // reads an entity (hits included) that large, copied whenever it moves.
-        Box::pin(self.cache.miss(kind, &key, fence, load, Some(recheck), fill)).await
+        Box::pin(
+            self.cache
+                .miss(kind, &key, fence, load, Some(recheck), fill),
+        )
+        .await
     }
 
     /// `Some(entity or None)` when the cache holds a well-formed entry for `key`.
