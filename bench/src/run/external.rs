@@ -7,12 +7,13 @@ use std::{
 
 use super::{
     Collected,
-    progress::{one_line, progress_bar, say},
+    progress::progress_bar,
+    workloads::{Leg, Shared, run_all},
 };
 use crate::{
     args::{Args, Layers},
     http::Target,
-    workload::{self, Client, Layout, Op, Picker, Progress, RunSpec, Writes},
+    workload::{Client, Layout, Op, Picker, Writes},
 };
 
 /// Benchmarks a server that is already running (`--url`, `--token`).
@@ -69,39 +70,22 @@ pub(super) async fn run_external(args: &Args, url: &str) -> Result<Collected, St
     let picker = Arc::new(Picker::new(args.users, args.zipf));
     let step_ms = (args.warmup + args.duration).as_millis() as u64;
     let bar = progress_bar(step_ms * args.workloads.len() as u64);
-    let mut position = 0;
-    for w in &args.workloads {
-        let spec = RunSpec {
-            db: "external".into(),
-            backend: "external".into(),
-            base: "external".into(),
-            layers: Layers::All,
-            workload: *w,
-            target: target.clone(),
-            token: token.clone(),
-            connections: args.connections,
-            warmup: args.warmup,
-            duration: args.duration,
-            has_cache,
-            layout: layout.clone(),
-            picker: picker.clone(),
-            writes: writes.clone(),
-            hot_id: args.users.div_ceil(2),
-        };
-        let result = workload::run(
-            spec,
-            Progress {
-                bar: &bar,
-                base_ms: position,
-                label: format!("external {}", w.as_str()),
-            },
-        )
-        .await;
-        position += step_ms;
-        bar.set_position(position);
-        say(&bar, one_line(&result));
-        c.runs.push(result);
-    }
+    let leg = Leg {
+        db: "external".into(),
+        backend: "external".into(),
+        base: "external".into(),
+        layers: Layers::All,
+        target: &target,
+        token: &token,
+        has_cache,
+        label: "external".into(),
+    };
+    let shared = Shared {
+        layout: &layout,
+        picker: &picker,
+        writes: &writes,
+    };
+    run_all(args, &leg, &shared, &bar, 0, step_ms, &mut c.runs).await;
     bar.finish_and_clear();
     Ok(c)
 }

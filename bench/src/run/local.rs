@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::{
     Collected,
     legs::legs,
-    progress::{one_line, progress_bar, say},
+    progress::{progress_bar, say},
+    workloads::{Leg, Shared, run_all},
 };
 use crate::{
     args::{Args, Backend, DbKind},
@@ -18,7 +19,7 @@ use crate::{
     procs::{self, Redis, RedisCluster, Server, ServerConfig, TempDir},
     random_token,
     report::{DbInfo, ServerLog},
-    workload::{self, Client, Layout, Picker, Progress, RunSpec, Writes},
+    workload::{Client, Layout, Picker, Writes},
 };
 
 /// The admin the server creates at start; no seeded user has this address.
@@ -225,38 +226,22 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                     continue;
                 }
             };
-            for w in &args.workloads {
-                let spec = RunSpec {
-                    db: label.clone(),
-                    backend: leg.label.clone(),
-                    base: backend.as_str().to_owned(),
-                    layers: leg.layers,
-                    workload: *w,
-                    target: target.clone(),
-                    token: token.clone(),
-                    connections: args.connections,
-                    warmup: args.warmup,
-                    duration: args.duration,
-                    has_cache: *backend != Backend::None,
-                    layout: layout.clone(),
-                    picker: picker.clone(),
-                    writes: writes.clone(),
-                    hot_id: args.users.div_ceil(2),
-                };
-                let result = workload::run(
-                    spec,
-                    Progress {
-                        bar: &bar,
-                        base_ms: position,
-                        label: format!("{label}/{leg_label} {}", w.as_str()),
-                    },
-                )
-                .await;
-                position += step_ms;
-                bar.set_position(position);
-                say(&bar, one_line(&result));
-                c.runs.push(result);
-            }
+            let run = Leg {
+                db: label.clone(),
+                backend: leg.label.clone(),
+                base: backend.as_str().to_owned(),
+                layers: leg.layers,
+                target: &target,
+                token: &token,
+                has_cache: *backend != Backend::None,
+                label: format!("{label}/{leg_label}"),
+            };
+            let shared = Shared {
+                layout: &layout,
+                picker: &picker,
+                writes: &writes,
+            };
+            position = run_all(args, &run, &shared, &bar, position, step_ms, &mut c.runs).await;
             bar.set_message(format!("{label}/{leg_label}: stopping the server"));
             let exit = server
                 .stop()

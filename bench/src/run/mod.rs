@@ -4,11 +4,13 @@
 //! - `local`: fresh databases, redis-server and the server per leg, every workload on each;
 //! - `legs`: the legs of a local run: each backend, and the first one's layer configurations;
 //! - `external`: every workload against a server given with `--url` and `--token`;
+//! - `workloads`: every workload against one server (a leg, or an external server);
 //! - `progress`: the progress bar and the one-line result of each workload.
 mod external;
 mod legs;
 mod local;
 mod progress;
+mod workloads;
 
 use std::process::ExitCode;
 

@@ -91,3 +91,15 @@ fn nice_step(max: f64, ticks: f64) -> f64 {
     };
     m * mag
 }
+
+/// The opening of a chart `w` × `h` px: the `<svg>` element, a white background, the title.
+pub(crate) fn header(w: f64, h: f64, title: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{:.1}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{}</text>
+"#,
+        w / 2.0,
+        esc(title)
+    )
+}

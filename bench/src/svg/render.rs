@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    Chart, esc, legend_layout,
+    Chart, esc, header, legend_layout,
     scale::{linear_scale, log_scale, tick_label},
 };
 
@@ -38,16 +38,7 @@ impl Chart {
             .filter(|v| v.is_finite())
             .collect();
         let data_max = all.iter().copied().fold(0.0f64, f64::max);
-        let mut out = String::new();
-        let _ = write!(
-            out,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{:.1}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{}</text>
-"#,
-            w / 2.0,
-            esc(&self.title)
-        );
+        let mut out = header(w, h, &self.title);
 
         let (y_of, ticks) = if self.log {
             log_scale(&all, data_max, top, plot_h)

@@ -3,7 +3,7 @@
 //! (a backend with its layers) stay readable however many rows there are.
 use std::fmt::Write as _;
 
-use super::{esc, legend_layout};
+use super::{esc, header, legend_layout};
 
 /// One kind of part of every bar: its legend name and colour.
 pub struct Part {
@@ -48,16 +48,7 @@ impl Stacked {
             .sum();
         let axis_y = top + body + 4.0;
         let h = axis_y + 24.0;
-        let mut out = String::new();
-        let _ = write!(
-            out,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{:.1}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{}</text>
-"#,
-            w / 2.0,
-            esc(&self.title)
-        );
+        let mut out = header(w, h, &self.title);
         for (part, (lx, row)) in self.parts.iter().zip(&legend) {
             let ly = legend_y + 18.0 * *row as f64;
             let _ = writeln!(
