@@ -23,17 +23,7 @@ impl Cache {
             return false;
         }
         match &self.inner.store {
-            Some(Stores::Tracked(tracked)) => {
-                let l1 = tracked.l1();
-                if deps.is_empty() {
-                    return true;
-                }
-                if !l1.is_live() || !l1.barrier(request::started()).await {
-                    return false;
-                }
-                deps.iter()
-                    .all(|(key, entry)| l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)))
-            }
+            Some(Stores::Tracked(tracked)) => tracked.still_holds(deps).await,
             Some(Stores::Memory(m)) => {
                 for (key, entry) in deps {
                     if !m

@@ -1,7 +1,6 @@
 //! The app's metrics: its own Prometheus registry (no global one: tests run several apps in
 //! one process), the request counters the GraphQL handler records, and the breaker and Redis
 //! gauges `GET /metrics` sets at scrape. The cache layer registers its counters here too.
-use std::time::Duration;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -70,23 +69,17 @@ impl Metrics {
     /// Records one GraphQL request. Operation names come from clients: only short identifiers,
     /// and only the first `METRICS_MAX_OPERATIONS` distinct ones, are used as labels; anything
     /// else is `other`, so no client can grow the series (or this process) without bound.
-    pub fn record(&self, operation: Option<&str>, ok: bool, elapsed: Duration) {
-        let operation = match operation {
+    pub fn record(&self, served: &super::Served<'_>) {
+        let operation = match served.operation {
             None => "anonymous",
-            Some(name)
-                if name.len() <= 64
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                    && self.admit(name) =>
-            {
-                name
-            }
+            Some(name) if super::is_short_name(name) && self.admit(name) => name,
             Some(_) => "other",
         };
-        let outcome = if ok { "ok" } else { "error" };
+        let outcome = if served.ok { "ok" } else { "error" };
         self.requests.with_label_values(&[operation, outcome]).inc();
         self.latency
             .with_label_values(&[operation])
-            .observe(elapsed.as_secs_f64());
+            .observe(served.elapsed.as_secs_f64());
     }
 }
 

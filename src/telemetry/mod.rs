@@ -61,10 +61,21 @@ pub struct Served<'a> {
     pub elapsed: Duration,
 }
 
+/// Whether a client-chosen operation name may appear in a label or a log line as it is: a short
+/// identifier. Anything else is shown as `other`, so no client can write a megabyte into every
+/// log line or a series of its choosing.
+pub(crate) fn is_short_name(name: &str) -> bool {
+    name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 impl RequestLog {
     /// Logs `served` at this level.
     pub fn log(self, served: &Served<'_>) {
-        let operation = served.operation.unwrap_or("anonymous");
+        let operation = match served.operation {
+            None => "anonymous",
+            Some(name) if is_short_name(name) => name,
+            Some(_) => "other",
+        };
         let outcome = if served.ok { "ok" } else { "error" };
         let ms = (served.elapsed.as_secs_f64() * 1e5).round() / 100.0;
         let cached = served.cached;
@@ -77,5 +88,16 @@ impl RequestLog {
             }
             RequestLog::Off => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_short_identifiers_are_shown_as_sent() {
+        use super::is_short_name as short;
+        assert!(short("ListUsers_2"));
+        assert!(!short(&"a".repeat(65)));
+        assert!(!short("evil\nINFO forged line"));
     }
 }

@@ -95,7 +95,7 @@ async fn a_write_dropped_after_its_commit_still_writes_through() {
             .unwrap();
         let id = app.create_user("dropped@example.com", "USER").await;
         app.name_of(&id).await; // cached
-        let key = format!("{}user:{id}", app.namespace());
+        let key = crate::kit::key::<crate::kit::Users>(&app, &id);
         let mut gate = app.points().arm(Point::BeforeWriteThrough, &key);
         let store = app.state.users.store().clone();
         let user_id: i64 = id.parse().unwrap();

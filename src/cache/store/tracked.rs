@@ -33,6 +33,19 @@ impl Tracked {
         &self.l1
     }
 
+    /// Whether L1 still holds each `(key, entry)` after the barrier (a kept response built from
+    /// them is then current).
+    pub async fn still_holds(&self, deps: &[(String, Arc<Entry>)]) -> bool {
+        if deps.is_empty() {
+            return true;
+        }
+        if !self.l1.is_live() || !self.l1.barrier(request::started()).await {
+            return false;
+        }
+        deps.iter()
+            .all(|(key, entry)| self.l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)))
+    }
+
     /// What L1 holds for every key of `keys`, once the barrier allows serving it.
     async fn held(&self, keys: &[&str]) -> Option<Vec<Option<Arc<Entry>>>> {
         if keys.iter().any(|k| self.l1.get(k).is_none()) {

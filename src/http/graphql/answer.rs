@@ -60,18 +60,10 @@ pub(super) async fn execute(
     // the response is built from (the caller's entries whenever it asks for the caller, see
     // `RequestAuth::viewer`).
     let scope = RequestScope::new();
-    let metrics = &state.app.metrics;
     let resolved = match state.preparer.resolve(request) {
         Ok(resolved) => resolved,
         Err(err) => {
-            let elapsed = started.elapsed();
-            metrics.record(None, false, elapsed);
-            state.app.config.log_requests.log(&Served {
-                operation: None,
-                ok: false,
-                cached: false,
-                elapsed,
-            });
+            finished(state, None, false, false, started);
             return refusal(state, err);
         }
     };
@@ -87,15 +79,32 @@ pub(super) async fn execute(
         Box::pin(respond(state, parts, resolved, method, &scope)),
     )
     .await;
-    let elapsed = started.elapsed();
-    metrics.record(operation.as_deref(), answer.ok, elapsed);
-    state.app.config.log_requests.log(&Served {
-        operation: operation.as_deref(),
-        ok: answer.ok,
-        cached: answer.cached,
-        elapsed,
-    });
+    finished(
+        state,
+        operation.as_deref(),
+        answer.ok,
+        answer.cached,
+        started,
+    );
     answer.response
+}
+
+/// Counts a request in the metrics and logs its line.
+fn finished(
+    state: &HttpState,
+    operation: Option<&str>,
+    ok: bool,
+    cached: bool,
+    started: std::time::Instant,
+) {
+    let served = Served {
+        operation,
+        ok,
+        cached,
+        elapsed: started.elapsed(),
+    };
+    state.app.metrics.record(&served);
+    state.app.config.log_requests.log(&served);
 }
 
 /// What answering a request gave: the response, whether it succeeded and whether the response
