@@ -4,7 +4,10 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::AuthError;
+use super::{
+    AuthError,
+    verified::{VERIFIED_TOKENS, VerifiedTokens},
+};
 use crate::domain::User;
 
 /// The claims we sign: the user id as a string, its role at issue time, issue and expiry times.
@@ -16,12 +19,14 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Signing and verifying keys with a validation pinned to HS256.
+/// Signing and verifying keys with a validation pinned to HS256, and the tokens verified
+/// with them already.
 pub struct Jwt {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    verified: VerifiedTokens,
 }
 
 impl Jwt {
@@ -37,6 +42,7 @@ impl Jwt {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             validation,
             ttl,
+            verified: VerifiedTokens::new(VERIFIED_TOKENS, ttl),
         }
     }
 
@@ -63,6 +69,22 @@ impl Jwt {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::InvalidToken)
+    }
+
+    /// The user id a valid, unexpired token of ours names: [`Jwt::verify`] once per token,
+    /// then remembered by the token's digest until it expires (see `verified`).
+    pub fn subject(&self, token: &str) -> Result<i64, AuthError> {
+        let digest = VerifiedTokens::digest(token);
+        if let Some(subject) = self.verified.subject(&digest) {
+            return Ok(subject);
+        }
+        let claims = self.verify(token)?;
+        let subject = claims
+            .sub
+            .parse::<i64>()
+            .map_err(|_| AuthError::InvalidToken)?;
+        self.verified.remember(digest, subject, claims.exp);
+        Ok(subject)
     }
 }
 
@@ -119,5 +141,40 @@ mod tests {
             |nbf| jsonwebtoken::encode(&Header::default(), &claims(nbf), &jwt.encoding).unwrap();
         assert!(jwt.verify(&sign(now + 300)).is_err(), "not yet valid");
         assert!(jwt.verify(&sign(now - 1)).is_ok());
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_only_as_itself_and_until_it_expires() {
+        let jwt = Jwt::new("0123456789abcdef-secret", Duration::from_secs(600));
+        let token = jwt.issue(&user()).unwrap();
+        assert_eq!(jwt.subject(&token).unwrap(), 7);
+        let digest = VerifiedTokens::digest(&token);
+        assert_eq!(jwt.verified.subject(&digest), Some(7), "remembered");
+        assert_eq!(jwt.subject(&token).unwrap(), 7, "answered from the memo");
+
+        // The same claims under another signature, or the token cut short, are other tokens.
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(jwt.subject(&forged).is_err(), "changed signature");
+        assert!(jwt.subject(&token[..token.len() - 1]).is_err(), "truncated");
+        let other = Jwt::new("another-secret-of-16+", Duration::from_secs(600));
+        assert!(
+            other.subject(&token).is_err(),
+            "another key remembers nothing"
+        );
+
+        // Expiry is judged on every use, as verification judges it.
+        let now = chrono::Utc::now().timestamp();
+        let memo = VerifiedTokens::new(10, Duration::from_secs(600));
+        memo.remember([1; 32], 5, now + 60);
+        memo.remember([2; 32], 6, now - 1);
+        assert_eq!(memo.subject(&[1; 32]), Some(5));
+        assert_eq!(
+            memo.subject(&[2; 32]),
+            None,
+            "expired since it was verified"
+        );
+        assert_eq!(memo.subject(&[3; 32]), None, "never verified");
     }
 }

@@ -8,6 +8,7 @@
 mod jwt;
 pub mod password;
 mod throttle;
+mod verified;
 
 pub use jwt::{Claims, Jwt};
 pub use throttle::{ClientAddr, LoginThrottle};

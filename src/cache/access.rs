@@ -1,6 +1,9 @@
 //! Reads and writes of single entries through the configured [`Store`], recorded in the
 //! request's read record (`request`) so the response cache knows what a response was built from.
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use super::{
     Cache, CacheError,
@@ -18,12 +21,14 @@ impl Cache {
 
     /// Whether every `(key, entry)` is still what the cache holds, without asking Redis (L1
     /// after its read barrier, or the memory backend). `false` when that cannot be known.
-    pub async fn still_current(&self, deps: &[(String, Arc<Entry>)]) -> bool {
+    /// `checked` is the caller's record of when they were last all current (see
+    /// `Tracked::still_holds`; it starts at 0, never a count).
+    pub async fn still_current(&self, deps: &[(String, Arc<Entry>)], checked: &AtomicU64) -> bool {
         if !self.is_available() {
             return false;
         }
         match &self.inner.store {
-            Some(Stores::Tracked(tracked)) => tracked.still_holds(deps).await,
+            Some(Stores::Tracked(tracked)) => tracked.still_holds(deps, checked).await,
             Some(Stores::Memory(m)) => {
                 for (key, entry) in deps {
                     if !m

@@ -3,12 +3,16 @@
 use std::{
     any::Any,
     sync::{Arc, OnceLock},
+    time::Instant,
 };
 
 /// A raw stored value, with its decoded form once someone decoded it.
 pub struct Entry {
     raw: Arc<str>,
     decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// When it was read from its store (a response built from it lives no longer than the
+    /// entry itself may be served).
+    born: Instant,
 }
 
 impl Entry {
@@ -17,7 +21,13 @@ impl Entry {
         Self {
             raw: raw.into(),
             decoded: OnceLock::new(),
+            born: Instant::now(),
         }
+    }
+
+    /// When it was read from its store.
+    pub fn born(&self) -> Instant {
+        self.born
     }
 
     /// The raw string.

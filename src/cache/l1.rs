@@ -66,6 +66,8 @@ pub struct L1 {
     seq: AtomicU64,
     /// Fills that read before this sequence number are dropped (set by flushes).
     valid_from: AtomicU64,
+    /// Moves on once an invalidation or a flush has taken effect (see [`L1::changes`]).
+    changes: AtomicU64,
     live: AtomicBool,
     /// Requests for a barrier round, served by the tracking task.
     barrier: OnceLock<mpsc::Sender<oneshot::Sender<bool>>>,
@@ -101,6 +103,7 @@ impl L1 {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             seq: AtomicU64::new(1),
             valid_from: AtomicU64::new(0),
+            changes: AtomicU64::new(1),
             live: AtomicBool::new(false),
             barrier: OnceLock::new(),
             last_round: AtomicU64::new(0),
@@ -154,6 +157,15 @@ impl L1 {
         }
     }
 
+    /// How many invalidations and flushes have taken effect. While it has not moved, every
+    /// entry L1 held stays what its key holds in Redis: a key changes in Redis only with a
+    /// push, and a push takes effect here only as an invalidation, counted once its slot is
+    /// replaced (so a count read before looking at entries covers what the look saw). Read it
+    /// after [`L1::barrier`], as entries are.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
     /// Call before reading `key` from Redis; pass the fence to [`L1::fill`].
     pub fn fence(&self) -> ReadFence {
         ReadFence(self.seq.load(Ordering::Acquire))
@@ -191,6 +203,7 @@ impl L1 {
                 Some(slot) if slot.last_invalidation() > at => Op::Nop,
                 _ => Op::Put(Slot::Invalidated(at)),
             });
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops everything, and every fill that read before now.
@@ -198,6 +211,7 @@ impl L1 {
         let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
         self.valid_from.store(at, Ordering::Release);
         self.slots.invalidate_all();
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     fn apply(&self, pushed: fred::types::client::Invalidation) {

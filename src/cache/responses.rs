@@ -2,7 +2,10 @@
 //!
 //! A response is kept with the exact cache entries it was built from ([`super::request`]);
 //! it is served again only while every one of those keys still holds that very entry, checked
-//! in memory after L1's read barrier (or in the memory backend). Any change to a user, an
+//! in memory after L1's read barrier (or in the memory backend): with L1, in one comparison
+//! while no invalidation has taken effect since the entries were last all seen held
+//! (`Tracked::still_holds`), else entry by entry. A response expires when the oldest entry it
+//! was built from would (`CACHE_L1_MAX_AGE_MS` after it was read). Any change to a user, an
 //! email pointer or a list generation replaces its entry, so every response that read it stops
 //! being served: no TTL guesswork, no stale `null` for an id or email created later, no stale
 //! page after a create or delete.
@@ -11,13 +14,16 @@
 //! with a cache policy ([`super::policy`]), built entirely from cache entries, are kept. Authentication is checked on every request: a
 //! response that needed a caller is served only after the caller's token is verified and the
 //! caller is still active, and one that depends on who asked (`me`) only to that caller.
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use moka::sync::Cache as Moka;
+use moka::{Expiry, sync::Cache as Moka};
 
 use super::{entry::Entry, request::Reads};
 
@@ -38,6 +44,35 @@ pub struct CachedResponse {
     /// Built from a document with introspection: served only while `INTROSPECTION=on` (under
     /// another setting the request goes the whole way, where the setting is applied).
     pub introspection: bool,
+    /// When its dependencies were last all seen current (`Cache::still_current` keeps it).
+    pub checked: AtomicU64,
+    /// Not served after this: its oldest entry's age limit (a response is no older than the
+    /// entries it is built from may be).
+    deadline: Instant,
+}
+
+/// Expires each response at its deadline.
+struct AtDeadline;
+
+impl Expiry<String, Arc<CachedResponse>> for AtDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<CachedResponse>,
+        now: Instant,
+    ) -> Option<Duration> {
+        Some(value.deadline.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Arc<CachedResponse>,
+        now: Instant,
+        _left: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.deadline.saturating_duration_since(now))
+    }
 }
 
 /// The key of a response that depends on `caller`.
@@ -54,11 +89,12 @@ const DEP_BYTES: usize = 96;
 pub struct Responses {
     entries: Moka<String, Arc<CachedResponse>, foldhash::fast::RandomState>,
     served: AtomicU64,
+    max_age: Duration,
 }
 
 impl Responses {
-    /// A cache of about `bytes` of bodies, none older than `max_age`.
-    pub fn new(bytes: u64, max_age: std::time::Duration) -> Self {
+    /// A cache of about `bytes` of bodies, none built from an entry older than `max_age`.
+    pub fn new(bytes: u64, max_age: Duration) -> Self {
         Self {
             entries: Moka::builder()
                 .max_capacity(bytes)
@@ -70,9 +106,10 @@ impl Responses {
                         .try_into()
                         .unwrap_or(u32::MAX)
                 })
-                .time_to_live(max_age)
+                .expire_after(AtDeadline)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             served: AtomicU64::new(0),
+            max_age,
         }
     }
 
@@ -122,9 +159,17 @@ impl Responses {
             Some(caller) => per_caller(key, caller),
             None => key.to_owned(),
         };
+        let oldest = reads
+            .deps
+            .iter()
+            .map(|(_, entry)| entry.born())
+            .min()
+            .unwrap_or_else(Instant::now);
         let response = CachedResponse {
             body,
             cache_control,
+            checked: AtomicU64::new(0),
+            deadline: oldest + self.max_age,
             deps: reads.deps,
             caller: reads.caller,
             authenticated: reads.authenticated,

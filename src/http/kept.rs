@@ -43,7 +43,7 @@ pub(super) async fn kept(
     } else if hit.caller.is_some() {
         return None;
     }
-    if !cache.still_current(&hit.deps).await {
+    if !cache.still_current(&hit.deps, &hit.checked).await {
         responses.forget(&key.0, caller);
         return None;
     }

@@ -39,7 +39,11 @@ pub struct HttpState {
 /// The application's routes, with CORS and request logs.
 pub fn router(app: AppState, schema: impl Execute) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
-    let preparer = Preparer::new(app.config.limits.clone(), app.config.cache.parsed_queries);
+    let preparer = Preparer::new(
+        app.config.limits.clone(),
+        app.config.cache.parsed_queries,
+        app.cache.responses().is_some(),
+    );
     let router = Router::new()
         .route(
             "/graphql",

@@ -15,6 +15,7 @@ mod cache;
 mod cli;
 mod consistency;
 mod deployments;
+mod hit_path;
 mod http;
 mod kit;
 mod proxy;

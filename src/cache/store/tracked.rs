@@ -6,7 +6,13 @@
 //! request did; a fill is fenced, so a read that began before an invalidation never stores its
 //! older value; every write through this store drops its keys from L1 before it returns, so an
 //! instance always reads its own writes.
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use super::{RedisBackend, Store};
 use crate::cache::{CacheError, ServerInfo, entry::Entry, l1::L1, request};
@@ -33,28 +39,45 @@ impl Tracked {
         &self.l1
     }
 
-    /// Whether L1 still holds each `(key, entry)` after the barrier (a kept response built from
-    /// them is then current).
-    pub async fn still_holds(&self, deps: &[(String, Arc<Entry>)]) -> bool {
+    /// Whether each `(key, entry)` is still what its key holds, after the barrier (a kept
+    /// response built from them is then current). `checked` is the [`L1::changes`] count at
+    /// which every one of them was last seen held, kept by the caller: while no invalidation
+    /// has taken effect since, they all still are, and none is looked up again (one check per
+    /// response, however many entries it was built from).
+    pub async fn still_holds(&self, deps: &[(String, Arc<Entry>)], checked: &AtomicU64) -> bool {
         if deps.is_empty() {
             return true;
         }
         if !self.l1.is_live() || !self.l1.barrier(request::started()).await {
             return false;
         }
-        deps.iter()
-            .all(|(key, entry)| self.l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)))
+        // Read before the entries: an invalidation the look below misses moves it past this.
+        let changes = self.l1.changes();
+        if checked.load(Ordering::Acquire) == changes {
+            return true;
+        }
+        let held = deps
+            .iter()
+            .all(|(key, entry)| self.l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)));
+        if held {
+            checked.store(changes, Ordering::Release);
+        }
+        held
     }
 
     /// What L1 holds for every key of `keys`, once the barrier allows serving it.
     async fn held(&self, keys: &[&str]) -> Option<Vec<Option<Arc<Entry>>>> {
-        if keys.iter().any(|k| self.l1.get(k).is_none()) {
-            return None;
-        }
-        // Look again after the barrier: it may have applied an invalidation of these keys.
         let since = request::started();
-        if !self.l1.barrier_passed(since) && !self.l1.barrier(since).await {
-            return None;
+        // Unless a round that began after this request did has completed already (then what
+        // L1 holds now may be served), wait for one only when L1 holds every key, and look
+        // again after it: it may have applied an invalidation of these keys.
+        if !self.l1.barrier_passed(since) {
+            if keys.iter().any(|k| self.l1.get(k).is_none()) {
+                return None;
+            }
+            if !self.l1.barrier(since).await {
+                return None;
+            }
         }
         keys.iter()
             .map(|k| self.l1.get(k).map(Some))

@@ -8,6 +8,7 @@
 //! another document's parse, validation or response, whatever it put in its extensions.
 mod cost;
 mod documents;
+mod known;
 mod persisted;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use async_graphql::{
 
 pub use cost::{Cost, CostError};
 pub use documents::Parsed;
+pub use known::Known;
 
 use crate::config::RequestLimits;
 
@@ -26,6 +28,8 @@ use crate::config::RequestLimits;
 pub const DOCUMENT_CACHE_BYTES: u64 = 16 << 20;
 /// Bytes of persisted-query texts kept.
 pub const PERSISTED_QUERY_BYTES: u64 = 4 << 20;
+/// Bytes of requests remembered by their raw bytes (with the response cache on).
+pub const KNOWN_REQUEST_BYTES: u64 = 8 << 20;
 
 /// Why a request is refused before it runs. Each says what the client is told.
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -136,7 +140,7 @@ fn is_operation_name(name: &str) -> bool {
 }
 
 /// How the request arrived: GET may not run a mutation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     Get,
     Post,
@@ -166,16 +170,32 @@ pub struct Prepared {
 pub struct Preparer {
     persisted: persisted::PersistedQueries,
     documents: Option<documents::Documents>,
+    known: Option<known::KnownRequests>,
     limits: RequestLimits,
 }
 
 impl Preparer {
-    /// With the request limits; parsed documents are cached when `cache_documents`.
-    pub fn new(limits: RequestLimits, cache_documents: bool) -> Self {
+    /// With the request limits; parsed documents are cached when `cache_documents`, and
+    /// requests remembered by their bytes when `remember_requests` (for the response cache).
+    pub fn new(limits: RequestLimits, cache_documents: bool, remember_requests: bool) -> Self {
         Self {
             persisted: persisted::PersistedQueries::new(PERSISTED_QUERY_BYTES),
             documents: cache_documents.then(|| documents::Documents::new(DOCUMENT_CACHE_BYTES)),
+            known: remember_requests.then(|| known::KnownRequests::new(KNOWN_REQUEST_BYTES)),
             limits,
+        }
+    }
+
+    /// What a request that arrived by `method` as exactly `raw` resolved to before, if it did
+    /// (see `known`: the same bytes always resolve alike).
+    pub fn known(&self, method: Method, raw: &[u8]) -> Option<Known> {
+        self.known.as_ref()?.get(method, raw)
+    }
+
+    /// Remembers that `raw`, arrived by `method`, resolved to `key` (naming `operation`).
+    pub fn remember(&self, method: Method, raw: &[u8], key: &RequestKey, operation: Option<&str>) {
+        if let Some(known) = &self.known {
+            known.remember(method, raw, key, operation);
         }
     }
 

@@ -3,7 +3,7 @@
 //! it may be; each answer counted and logged.
 use std::sync::Arc;
 
-use async_graphql::{Request, Response};
+use async_graphql::Response;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     http::{StatusCode, header, request::Parts},
@@ -11,11 +11,12 @@ use axum::{
 };
 use bytes::Bytes;
 
+use super::Arrived;
 use crate::{
     cache::request::{self, RequestScope},
     config::Introspection,
     graphql::{
-        RequestAuth,
+        RequestAuth, RequestKey,
         prepare::{Method, Refusal, Resolved},
     },
     http::{
@@ -52,14 +53,32 @@ fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
 pub(super) async fn execute(
     state: &Arc<HttpState>,
     parts: &Parts,
-    request: Request,
-    method: Method,
+    arrived: Arrived<'_>,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
+    let method = arrived.method();
     // L1 reads of this request share barrier rounds begun after it started, and record what
     // the response is built from (the caller's entries whenever it asks for the caller, see
     // `RequestAuth::viewer`).
     let scope = RequestScope::new();
+    let auth = RequestAuth::from_header(
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    );
+    // Bytes seen before are looked up as they are: no parsing, resolving or keying again.
+    let known = state.preparer.known(method, arrived.raw());
+    if let Some(known) = &known
+        && let Some(response) = lookup(state, &auth, &known.key, &scope).await
+    {
+        finished(state, known.operation.as_deref(), true, true, started);
+        return response;
+    }
+    let request = match arrived.parse() {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let resolved = match state.preparer.resolve(request) {
         Ok(resolved) => resolved,
         Err(err) => {
@@ -72,13 +91,28 @@ pub(super) async fn execute(
         .operation_name
         .clone()
         .or_else(|| first_operation_name(&resolved.request.query).map(str::to_owned));
+    let key = resolved.key.clone();
     // The futures below are boxed: the cache and execution futures they hold are large, and a
     // future is copied whole each time it is moved (profiles showed the copies).
     let answer = request::scope(
         scope.clone(),
-        Box::pin(respond(state, parts, resolved, method, &scope)),
+        Box::pin(respond(
+            state,
+            parts,
+            auth,
+            resolved,
+            method,
+            &scope,
+            known.is_none(),
+        )),
     )
     .await;
+    // A request whose response was kept is remembered by its bytes, to be found by them next.
+    if answer.kept && known.is_none() {
+        state
+            .preparer
+            .remember(method, arrived.raw(), &key, operation.as_deref());
+    }
     finished(
         state,
         operation.as_deref(),
@@ -87,6 +121,18 @@ pub(super) async fn execute(
         started,
     );
     answer.response
+}
+
+/// The kept response for `key` this caller may have, looked up with a record of its own: what
+/// the check reads (the caller, the dependencies) must not become dependencies of a response
+/// built afterwards unless that response asks for them.
+async fn lookup(
+    state: &HttpState,
+    auth: &RequestAuth,
+    key: &RequestKey,
+    scope: &RequestScope,
+) -> Option<axum::response::Response> {
+    request::scope(scope.sibling(), Box::pin(kept(state, auth, key))).await
 }
 
 /// Counts a request in the metrics and logs its line.
@@ -107,38 +153,32 @@ fn finished(
     state.app.config.log_requests.log(&served);
 }
 
-/// What answering a request gave: the response, whether it succeeded and whether the response
-/// cache gave it.
+/// What answering a request gave: the response, whether it succeeded, whether the response
+/// cache gave it, and whether it was kept there.
 struct Answer {
     ok: bool,
     cached: bool,
+    kept: bool,
     response: axum::response::Response,
 }
 
-/// Answers a resolved request: from the response cache, refused, or executed (and kept).
-/// Returns whether it succeeded, for metrics.
+/// Answers a resolved request: from the response cache (unless it was `looked` for already),
+/// refused, or executed (and kept).
 async fn respond(
     state: &Arc<HttpState>,
     parts: &Parts,
+    auth: RequestAuth,
     resolved: Resolved,
     method: Method,
     scope: &Arc<RequestScope>,
+    look: bool,
 ) -> Answer {
     let app = &state.app;
-    let auth = RequestAuth::from_header(
-        parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-    );
-    // The check has a record of its own: what it reads (the caller, the dependencies) must not
-    // become dependencies of a response built afterwards unless that response asks for them.
-    let check = scope.sibling();
-    if let Some(response) = request::scope(check, Box::pin(kept(state, &auth, &resolved.key))).await
-    {
+    if look && let Some(response) = lookup(state, &auth, &resolved.key, scope).await {
         return Answer {
             ok: true,
             cached: true,
+            kept: false,
             response,
         };
     }
@@ -148,6 +188,7 @@ async fn respond(
             return Answer {
                 ok: false,
                 cached: false,
+                kept: false,
                 response: refusal(state, err),
             };
         }
@@ -168,6 +209,7 @@ async fn respond(
             return Answer {
                 ok: false,
                 cached: false,
+                kept: false,
                 response: refusal(state, Refusal::Limit(message.into())),
             };
         }
@@ -202,6 +244,7 @@ async fn respond(
             return Answer {
                 ok: false,
                 cached: false,
+                kept: false,
                 response,
             };
         }
@@ -215,8 +258,9 @@ async fn respond(
     {
         let body = Bytes::from(body);
         let cache_control = response.cache_control.value();
+        let mut was_kept = false;
         if query && let async_graphql::Value::Object(data) = &response.data {
-            responses.keep(
+            was_kept = responses.keep(
                 &key.0,
                 body.clone(),
                 cache_control.clone(),
@@ -228,12 +272,14 @@ async fn respond(
         return Answer {
             ok: true,
             cached: false,
+            kept: was_kept,
             response: json_response(body, cache_control.as_deref()),
         };
     }
     Answer {
         ok,
         cached: false,
+        kept: false,
         response: GraphQLResponse::from(response).into_response(),
     }
 }

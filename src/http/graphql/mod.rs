@@ -87,17 +87,7 @@ async fn post_json(
             );
         }
     };
-    let request: Request = match serde_json::from_slice(&bytes) {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!("body is not a GraphQL JSON request: {err}"),
-            );
-        }
-    };
-    execute(state, &parts, request, Method::Post).await
+    execute(state, &parts, Arrived::Post(&bytes)).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, else a query from the query string.
@@ -118,15 +108,50 @@ async fn get(state: &Arc<HttpState>, parts: Parts) -> axum::response::Response {
     if query.is_empty() || (wants_html && !query.contains("query=")) {
         return super::graphiql::page();
     }
-    let request = match async_graphql::http::parse_query_string(query) {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!("bad query string: {err}"),
-            );
+    execute(state, &parts, Arrived::Get(query)).await
+}
+
+/// A GraphQL request as it arrived, read only when it must be (a kept response is found by
+/// the bytes alone, see `Preparer::known`).
+pub(super) enum Arrived<'a> {
+    /// The body of a POST.
+    Post(&'a [u8]),
+    /// The query string of a GET.
+    Get(&'a str),
+}
+
+impl Arrived<'_> {
+    fn method(&self) -> Method {
+        match self {
+            Self::Post(_) => Method::Post,
+            Self::Get(_) => Method::Get,
         }
-    };
-    execute(state, &parts, request, Method::Get).await
+    }
+
+    fn raw(&self) -> &[u8] {
+        match self {
+            Self::Post(body) => body,
+            Self::Get(query) => query.as_bytes(),
+        }
+    }
+
+    /// The request it carries, or the 400 that says why it carries none.
+    fn parse(&self) -> Result<Request, axum::response::Response> {
+        match self {
+            Self::Post(body) => serde_json::from_slice(body).map_err(|err| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("body is not a GraphQL JSON request: {err}"),
+                )
+            }),
+            Self::Get(query) => async_graphql::http::parse_query_string(query).map_err(|err| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("bad query string: {err}"),
+                )
+            }),
+        }
+    }
 }

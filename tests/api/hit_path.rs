@@ -1,0 +1,94 @@
+//! What a cached read skips (looking up every entry of a response while nothing was
+//! invalidated) keeps every guarantee of the response cache. (Requests and tokens seen before
+//! are found by their bytes in every other response-cache test, which send each request more
+//! than once; their own cases are unit tests beside them.)
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Db, Spawn, TestApp};
+
+fn served(app: &TestApp) -> u64 {
+    app.state
+        .users
+        .store()
+        .cache()
+        .responses()
+        .expect("response cache on")
+        .served_count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
+    let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    let b = a.sibling().await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(a.create_user(&format!("page{i}@example.com"), "USER").await);
+    }
+    let page = "{ users(skip: 0, limit: 30) { id fullName } }";
+    let name_of = |body: &Value, id: &str| {
+        body["data"]["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .map(|u| u["fullName"].clone())
+    };
+    b.gql(page, json!({})).await; // loaded: not kept
+    b.gql(page, json!({})).await; // from entries: kept
+    let before = served(&b);
+    // Twice from the response cache: the second is answered by the one-comparison check.
+    b.gql(page, json!({})).await;
+    b.gql(page, json!({})).await;
+    assert_eq!(
+        served(&b),
+        before + 2,
+        "the page was not served from b's cache"
+    );
+    let target = &ids[16];
+    a.gql(
+        "mutation($id: ID!) { updateUser(id: $id, input: { fullName: \"Renamed on A\" }) { id } }",
+        json!({ "id": target }),
+    )
+    .await;
+    let after = b.gql(page, json!({})).await;
+    assert_eq!(
+        name_of(&after, target),
+        Some(json!("Renamed on A")),
+        "{after}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_response_lives_no_longer_than_its_oldest_entry_may() {
+    let max_age = Duration::from_millis(1_000);
+    let app = Spawn::new(Backend::Redis, Db::Sqlite)
+        .env("CACHE_L1_MAX_AGE_MS", &max_age.as_millis().to_string())
+        .start()
+        .await
+        .unwrap();
+    let id = app.create_user("aged@example.com", "USER").await;
+    let email = "query($id: ID!) { user(id: $id) { email } }";
+    let name = "query($id: ID!) { user(id: $id) { fullName } }";
+    app.gql(email, json!({ "id": id })).await; // loaded from the database
+    app.gql(email, json!({ "id": id })).await; // the entry read into L1
+    let read = Instant::now();
+    // Another response is kept from that entry well after it was read…
+    tokio::time::sleep(max_age / 3).await;
+    app.gql(name, json!({ "id": id })).await;
+    let before = served(&app);
+    app.gql(name, json!({ "id": id })).await;
+    assert_eq!(served(&app), before + 1, "not kept from the entry");
+    // …and past the entry's age limit it is not served, though nothing changed.
+    let limit = read + max_age + Duration::from_millis(50);
+    tokio::time::sleep(limit.saturating_duration_since(Instant::now())).await;
+    let before = served(&app);
+    let body = app.gql(name, json!({ "id": id })).await;
+    assert_eq!(body["data"]["user"]["fullName"], "Test User", "{body}");
+    assert_eq!(
+        served(&app),
+        before,
+        "served a response older than its entry may be"
+    );
+}
