@@ -96,8 +96,9 @@ impl BenchDb {
     }
 
     /// Migrates and inserts `users` users `user{i}@example.com` / `User {i}` (ids 1..=users),
-    /// all with one argon2 hash computed once. Returns how long it took.
-    pub async fn seed(&self, users: u64) -> Result<Duration, String> {
+    /// all with one argon2 hash of one random password, computed once. Returns how long it
+    /// took, and the password.
+    pub async fn seed(&self, users: u64) -> Result<(Duration, String), String> {
         let started = Instant::now();
         let config = config_for(&self.url)?;
         let conn = cachegraph::db::connect(&config)
@@ -106,7 +107,8 @@ impl BenchDb {
         cachegraph::db::migrate(&conn)
             .await
             .map_err(|e| format!("migrating: {e}"))?;
-        let hash = cachegraph::auth::password::hash(format!("bench-{}", crate::random_token(16)))
+        let password = format!("bench-{}", crate::random_token(16));
+        let hash = cachegraph::auth::password::hash(password.clone())
             .await
             .map_err(|e| format!("hashing: {e}"))?;
         let rows: Vec<NewUser> = (1..=users)
@@ -142,7 +144,7 @@ impl BenchDb {
             }
         }
         let _ = conn.close().await;
-        Ok(started.elapsed())
+        Ok((started.elapsed(), password))
     }
 
     /// The database server's version string, for the report.

@@ -14,9 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
-/// Tokens remembered at most: each costs about 100 bytes, so the memo stays under ~10 MB
-/// however many callers there are (an evicted token is only verified again).
-pub const VERIFIED_TOKENS: u64 = 100_000;
+/// Tokens remembered at most: each costs about 200 bytes with the cache's own bookkeeping, so
+/// the memo stays under ~13 MB however many callers there are (an evicted token is only
+/// verified again).
+pub const VERIFIED_TOKENS: u64 = 65_536;
 
 /// What a verified token said that outlives its verification.
 #[derive(Clone, Copy)]

@@ -41,8 +41,11 @@ impl Cache {
             Some(Stores::Tracked(_) | Stores::Memory(_)) => true,
             Some(Stores::Redis(_)) | None => false,
         };
+        // With L1, an entry may be served only `l1_max_age` after it was read: so may a
+        // response built from it. The memory store's entries live by their TTLs instead.
+        let l1 = matches!(store, Some(Stores::Tracked(_)));
         let responses = (config.cache.responses && exact_invalidation).then(|| {
-            responses::Responses::new(config.cache.responses_bytes, config.cache.l1_max_age)
+            responses::Responses::new(config.cache.responses_bytes, config.cache.l1_max_age, l1)
         });
         let cache = Self {
             inner: Arc::new(Inner {

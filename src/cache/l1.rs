@@ -11,7 +11,10 @@
 //!   on again. Entries also have a hard maximum age.
 //! - A fill never overwrites a newer invalidation: an invalidation leaves a marker with its
 //!   sequence number, and a fill whose Redis read started before that number is dropped (the
-//!   classic "read, invalidate, then store the old value" race).
+//!   classic "read, invalidate, then store the old value" race). A marker is an entry like any
+//!   other, which a full L1 may evict: each invalidation's number is also kept in a small
+//!   fixed table by the key's hash, which a fill finding no slot checks instead (a collision
+//!   only drops a fill that was safe).
 //! - This process's own writes invalidate their keys here before the mutation returns, so an
 //!   instance always reads its own writes.
 //! - **Read barrier.** A push can still be on its way (in a socket, or waiting for our listener
@@ -42,6 +45,8 @@ use super::entry::Entry;
 
 /// How long a request waits for a barrier round before reading Redis instead.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
+/// Slots of the table of recent invalidations by key hash (8 bytes each).
+const RECENT_SLOTS: usize = 4096;
 
 /// What L1 holds for a key. Both kinds remember the number of the key's last invalidation,
 /// so that a slow fill cannot replace a value filled after that invalidation with an older one.
@@ -68,6 +73,10 @@ pub struct L1 {
     valid_from: AtomicU64,
     /// Moves on once an invalidation or a flush has taken effect (see [`L1::changes`]).
     changes: AtomicU64,
+    /// The latest invalidation number of any key hashing to each slot: what a fill checks when
+    /// the key's own marker is gone.
+    recent: Box<[AtomicU64]>,
+    hasher: foldhash::fast::RandomState,
     live: AtomicBool,
     /// Requests for a barrier round, served by the tracking task.
     barrier: OnceLock<mpsc::Sender<oneshot::Sender<bool>>>,
@@ -104,11 +113,20 @@ impl L1 {
             seq: AtomicU64::new(1),
             valid_from: AtomicU64::new(0),
             changes: AtomicU64::new(1),
+            recent: (0..RECENT_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: foldhash::fast::RandomState::default(),
             live: AtomicBool::new(false),
             barrier: OnceLock::new(),
             last_round: AtomicU64::new(0),
             origin: Instant::now(),
         }
+    }
+
+    /// The slot of `key` in the table of recent invalidations.
+    fn recent(&self, key: &str) -> &AtomicU64 {
+        use std::hash::BuildHasher;
+        let slot = self.hasher.hash_one(key) as usize % RECENT_SLOTS;
+        &self.recent[slot]
     }
 
     fn nanos(&self, at: Instant) -> u64 {
@@ -179,12 +197,16 @@ impl L1 {
             return entry;
         }
         let put = entry.clone();
+        let recent = self.recent(key);
         self.slots
             .entry(key.to_owned())
             .and_compute_with(|current| match current.map(|c| c.into_value()) {
                 // An invalidation numbered after the fence happened after the read began:
                 // what the read returned may be older than what the key holds now.
                 Some(slot) if slot.last_invalidation() > fence.0 => Op::Nop,
+                // No marker (never invalidated, or its marker evicted): the table says whether
+                // the key may have been invalidated since the read began.
+                None if recent.load(Ordering::Acquire) > fence.0 => Op::Nop,
                 current => Op::Put(Slot::Value(
                     put,
                     current.map_or(0, |slot| slot.last_invalidation()),
@@ -196,6 +218,8 @@ impl L1 {
     /// Drops `key`: it changed in Redis (or this process just wrote it).
     pub fn invalidate(&self, key: &str) {
         let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        // Before the marker, which may be evicted as soon as it is in.
+        self.recent(key).fetch_max(at, Ordering::AcqRel);
         // Through the same per-key compute as fills, so a fill cannot slip in between.
         self.slots
             .entry(key.to_owned())

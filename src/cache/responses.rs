@@ -4,8 +4,9 @@
 //! it is served again only while every one of those keys still holds that very entry, checked
 //! in memory after L1's read barrier (or in the memory backend): with L1, in one comparison
 //! while no invalidation has taken effect since the entries were last all seen held
-//! (`Tracked::still_holds`), else entry by entry. A response expires when the oldest entry it
-//! was built from would (`CACHE_L1_MAX_AGE_MS` after it was read). Any change to a user, an
+//! (`Tracked::still_holds`), else entry by entry. With L1 a response expires when the oldest
+//! entry it was built from would (`CACHE_L1_MAX_AGE_MS` after it was read); with the memory
+//! backend that long after it was kept. Any change to a user, an
 //! email pointer or a list generation replaces its entry, so every response that read it stops
 //! being served: no TTL guesswork, no stale `null` for an id or email created later, no stale
 //! page after a create or delete.
@@ -90,11 +91,14 @@ pub struct Responses {
     entries: Moka<String, Arc<CachedResponse>, foldhash::fast::RandomState>,
     served: AtomicU64,
     max_age: Duration,
+    /// The age limit counts from when the oldest entry was read (L1), not from keeping.
+    aged_by_entries: bool,
 }
 
 impl Responses {
-    /// A cache of about `bytes` of bodies, none built from an entry older than `max_age`.
-    pub fn new(bytes: u64, max_age: Duration) -> Self {
+    /// A cache of about `bytes` of bodies, none kept longer than `max_age`; with
+    /// `aged_by_entries`, none served later than `max_age` after its oldest entry was read.
+    pub fn new(bytes: u64, max_age: Duration, aged_by_entries: bool) -> Self {
         Self {
             entries: Moka::builder()
                 .max_capacity(bytes)
@@ -110,6 +114,7 @@ impl Responses {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             served: AtomicU64::new(0),
             max_age,
+            aged_by_entries,
         }
     }
 
@@ -159,17 +164,20 @@ impl Responses {
             Some(caller) => per_caller(key, caller),
             None => key.to_owned(),
         };
-        let oldest = reads
-            .deps
-            .iter()
-            .map(|(_, entry)| entry.born())
-            .min()
-            .unwrap_or_else(Instant::now);
+        let now = Instant::now();
+        let oldest = match self.aged_by_entries {
+            true => reads.deps.iter().map(|(_, entry)| entry.born()).min(),
+            false => None,
+        };
+        let deadline = oldest.unwrap_or(now) + self.max_age;
+        if deadline <= now {
+            return false;
+        }
         let response = CachedResponse {
             body,
             cache_control,
             checked: AtomicU64::new(0),
-            deadline: oldest + self.max_age,
+            deadline,
             deps: reads.deps,
             caller: reads.caller,
             authenticated: reads.authenticated,

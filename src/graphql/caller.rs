@@ -98,11 +98,7 @@ impl RequestAuth {
                 ));
             }
         };
-        let claims = jwt.verify(token)?;
-        let id = claims
-            .sub
-            .parse::<i64>()
-            .map_err(|_| AppError::Unauthenticated("invalid or expired token".into()))?;
-        users.viewer(id).await
+        // Verified once per token, then remembered until it expires (`Jwt::subject`).
+        users.viewer(jwt.subject(token)?).await
     }
 }

@@ -92,3 +92,26 @@ async fn a_kept_response_lives_no_longer_than_its_oldest_entry_may() {
         "served a response older than its entry may be"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_memory_backend_entries_age_by_their_ttl_not_by_l1s_limit() {
+    let max_age = Duration::from_millis(200);
+    let app = Spawn::new(Backend::Memory, Db::Sqlite)
+        .env("CACHE_L1_MAX_AGE_MS", &max_age.as_millis().to_string())
+        .start()
+        .await
+        .unwrap();
+    let id = app.create_user("stored@example.com", "USER").await;
+    let by_id = "query($id: ID!) { user(id: $id) { email } }";
+    app.gql(by_id, json!({ "id": id })).await; // loaded, and stored in the memory backend
+    tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+    // The stored entry is older than L1's limit, which does not apply to it: kept and served.
+    app.gql(by_id, json!({ "id": id })).await;
+    let before = served(&app);
+    app.gql(by_id, json!({ "id": id })).await;
+    assert_eq!(
+        served(&app),
+        before + 1,
+        "a response of old memory entries was not kept"
+    );
+}

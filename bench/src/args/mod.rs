@@ -32,6 +32,9 @@ Options (defaults in brackets):
   --workloads LIST     W0,W1,W2,W3,W4                               [W0,W1,W2,W3,W4]
   --users N            seeded users user{i}@example.com (N >= 100)  [10000]
   --connections N      concurrent keep-alive connections            [32]
+  --tokens MODE        shared: every connection sends the admin's token; per-connection:
+                       each reads as a user of its own (user{i}, logged in through the
+                       server), writes as the admin                 [shared]
   --duration SECS      measured window per workload                 [8]
   --warmup SECS        warm-up before each window                   [2]
   --zipf S             W3/W4 pick ids from Zipf(S) instead of uniformly
@@ -99,6 +102,8 @@ pub struct Args {
     pub workloads: Vec<Workload>,
     pub users: u64,
     pub connections: usize,
+    /// `--tokens per-connection`: each connection reads with a user token of its own.
+    pub per_connection_tokens: bool,
     pub duration: Duration,
     pub warmup: Duration,
     pub zipf: Option<f64>,

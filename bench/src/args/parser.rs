@@ -46,6 +46,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         workloads: Workload::ALL.to_vec(),
         users: 10_000,
         connections: 32,
+        per_connection_tokens: false,
         duration: Duration::from_secs(8),
         warmup: Duration::from_secs(2),
         zipf: None,
@@ -170,6 +171,17 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
                 Some((k, v)) if !k.is_empty() => args.server_env.push((k.to_owned(), v.to_owned())),
                 _ => return Err(format!("--server-env: `{value}` is not KEY=VALUE")),
             },
+            "--tokens" => {
+                args.per_connection_tokens = match value.as_str() {
+                    "shared" => false,
+                    "per-connection" => true,
+                    _ => {
+                        return Err(format!(
+                            "--tokens: `{value}` is not shared or per-connection"
+                        ));
+                    }
+                }
+            }
             "--url" => args.url = Some(value),
             "--token" => args.token = Some(value),
             _ => return Err(format!("unknown option {opt} (see --help)")),
@@ -177,6 +189,16 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
     }
     if args.url.is_some() != args.token.is_some() {
         return Err("--url and --token go together".into());
+    }
+    if args.url.is_some() && args.per_connection_tokens {
+        return Err(
+            "--tokens per-connection needs a local run (it logs in as seeded users)".into(),
+        );
+    }
+    if args.per_connection_tokens && args.connections as u64 > args.users {
+        return Err(
+            "--tokens per-connection needs at least as many --users as --connections".into(),
+        );
     }
     if args.pg_url.is_none() {
         args.pg_url = env("TEST_DATABASE_URL")
@@ -230,6 +252,12 @@ mod tests {
         assert_eq!(a.layers, [Layers::All]);
         let a = run(&["--layers", "all,entries", "--backends", "redis"]).unwrap();
         assert_eq!(a.layers, [Layers::Entries, Layers::All]);
+        assert!(!a.per_connection_tokens);
+        assert!(
+            run(&["--tokens", "per-connection"])
+                .unwrap()
+                .per_connection_tokens
+        );
     }
 
     #[test]
@@ -242,6 +270,23 @@ mod tests {
             &["--url", "http://x"],
             &["--name", "../x"],
             &["--connections"],
+            &["--tokens", "unique"],
+            &[
+                "--tokens",
+                "per-connection",
+                "--url",
+                "http://x",
+                "--token",
+                "t",
+            ],
+            &[
+                "--tokens",
+                "per-connection",
+                "--users",
+                "100",
+                "--connections",
+                "101",
+            ],
             &["stray"],
         ] {
             assert!(run(bad).is_err(), "{bad:?}");

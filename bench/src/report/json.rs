@@ -81,6 +81,7 @@ impl Report {
             "settings": {
                 "users": self.users,
                 "connections": self.connections,
+                "tokens": if self.per_connection_tokens { "per-connection" } else { "shared" },
                 "duration_seconds": self.duration_s,
                 "warmup_seconds": self.warmup_s,
                 "zipf": self.zipf,

@@ -45,9 +45,14 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "- Users: {} · connections: {} · measured window: {} s · warm-up: {} s · id distribution: {}",
+            "- Users: {} · connections: {} · tokens: {} · measured window: {} s · warm-up: {} s (W3 and W4: after asking for every user twice) · id distribution: {}",
             self.users,
             self.connections,
+            if self.per_connection_tokens {
+                "one per connection (user{i}; writes as the admin)"
+            } else {
+                "the admin's, shared"
+            },
             self.duration_s,
             self.warmup_s,
             self.zipf

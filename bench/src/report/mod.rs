@@ -55,6 +55,8 @@ pub struct Report {
     pub redis_version: Option<String>,
     pub users: u64,
     pub connections: usize,
+    /// `--tokens per-connection`.
+    pub per_connection_tokens: bool,
     pub duration_s: f64,
     pub warmup_s: f64,
     pub zipf: Option<f64>,

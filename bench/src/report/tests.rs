@@ -85,6 +85,7 @@ fn report(runs: Vec<RunResult>) -> Report {
         redis_version: None,
         users: 1000,
         connections: 8,
+        per_connection_tokens: false,
         duration_s: 2.0,
         warmup_s: 1.0,
         zipf: None,

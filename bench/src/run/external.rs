@@ -77,6 +77,7 @@ pub(super) async fn run_external(args: &Args, url: &str) -> Result<Collected, St
         layers: Layers::All,
         target: &target,
         token: &token,
+        readers: &[],
         has_cache,
         label: "external".into(),
     };

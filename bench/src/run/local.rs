@@ -141,8 +141,8 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
             DbKind::Sqlite => String::new(),
             DbKind::Postgres => db::redact(&database.url),
         };
-        match seeded {
-            Ok(took) => {
+        let password = match seeded {
+            Ok((took, password)) => {
                 say(
                     &bar,
                     format!(
@@ -157,6 +157,7 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                     version,
                     seed_secs: Some(took.as_secs_f64()),
                 });
+                password
             }
             Err(e) => {
                 c.errors.push(format!("{label}: seeding failed: {e}"));
@@ -164,7 +165,7 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                 bar.set_position(position);
                 continue;
             }
-        }
+        };
 
         let layout = Arc::new(Layout { users: args.users });
         let picker = Arc::new(Picker::new(args.users, args.zipf));
@@ -226,6 +227,31 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                     continue;
                 }
             };
+            // With `--tokens per-connection`, connection i reads as user{i+1}: tokens issued
+            // by this server's own login, like any client's.
+            let mut readers = Vec::new();
+            if args.per_connection_tokens {
+                let mut client = Client::new(target.clone(), None);
+                for i in 1..=args.connections {
+                    match client
+                        .login(&format!("user{i}@example.com"), &password)
+                        .await
+                    {
+                        Ok(t) => readers.push(t),
+                        Err(e) => {
+                            c.errors
+                                .push(format!("{label}/{leg_label}: user{i} login failed: {e}"));
+                            break;
+                        }
+                    }
+                }
+                if readers.len() < args.connections {
+                    server.stop();
+                    position = backend_end;
+                    bar.set_position(position);
+                    continue;
+                }
+            }
             let run = Leg {
                 db: label.clone(),
                 backend: leg.label.clone(),
@@ -233,6 +259,7 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                 layers: leg.layers,
                 target: &target,
                 token: &token,
+                readers: &readers,
                 has_cache: *backend != Backend::None,
                 label: format!("{label}/{leg_label}"),
             };

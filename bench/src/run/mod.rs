@@ -72,6 +72,7 @@ pub async fn run(args: Args) -> ExitCode {
         redis_version: collected.redis_version,
         users: args.users,
         connections: args.connections,
+        per_connection_tokens: args.per_connection_tokens,
         duration_s: args.duration.as_secs_f64(),
         warmup_s: args.warmup.as_secs_f64(),
         zipf: args.zipf,

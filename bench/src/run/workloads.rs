@@ -21,6 +21,8 @@ pub(super) struct Leg<'a> {
     pub layers: Layers,
     pub target: &'a Target,
     pub token: &'a str,
+    /// One token per connection to read with (`--tokens per-connection`), else empty.
+    pub readers: &'a [String],
     pub has_cache: bool,
     /// The progress bar's label for its runs.
     pub label: String,
@@ -53,6 +55,7 @@ pub(super) async fn run_all(
             workload: *w,
             target: leg.target.clone(),
             token: leg.token.to_owned(),
+            readers: Arc::new(leg.readers.to_vec()),
             connections: args.connections,
             warmup: args.warmup,
             duration: args.duration,

@@ -20,6 +20,7 @@ use super::{
     check::FailureCounts,
     client::Client,
     op::Op,
+    prefill::prefill,
     spec::{CacheCounts, OpCounts, OpLatency, RunResult, RunSpec, Split},
     task::{MAX_SAMPLES, Shared, connection_task, histogram},
 };
@@ -34,7 +35,7 @@ pub struct Progress<'a> {
 }
 
 /// Runs one workload: cold request, warm-up, measured window.
-pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
+pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     let mut notes = Vec::new();
     let mut failures = FailureCounts::default();
     let mut samples = Vec::new();
@@ -75,6 +76,21 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
         }
     }
 
+    // W3 and W4 ask for any of the users: every one of them is asked for first (`prefill`).
+    let mut prefilled = 0;
+    if matches!(spec.workload, Workload::W3 | Workload::W4) {
+        progress
+            .bar
+            .set_message(format!("{} prefill: every user, twice", progress.label));
+        let shared_spec = Arc::new(spec);
+        let (back, found) = prefill(&shared_spec, conns).await;
+        conns = back;
+        prefilled = found.requests;
+        failures.merge(&found.failures);
+        samples.extend(found.samples);
+        spec = Arc::try_unwrap(shared_spec).unwrap_or_else(|_| unreachable!("prefill is done"));
+    }
+
     let t0 = Instant::now();
     let window_start = t0 + spec.warmup;
     let window_end = window_start + spec.duration;
@@ -98,6 +114,7 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
             tokio::spawn(connection_task(
                 shared.clone(),
                 c,
+                i,
                 base_seed ^ (i as u64 + 1),
             ))
         })
@@ -155,7 +172,7 @@ pub async fn run(spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     let mut hist = histogram();
     let mut window_failures = 0;
-    let mut requests_total = 1;
+    let mut requests_total = 1 + prefilled;
     let mut writes_ok = 0;
     let mut split = spec_writes.then(|| (histogram(), histogram()));
     for t in tasks {

@@ -10,12 +10,14 @@
 //! - `client`: the control connection (login, `cacheStats`, `clearCache`, cold request);
 //! - `spec`: what a measured run is given and what it measured;
 //! - `task`: one connection's loop of requests during a run;
+//! - `prefill`: W3's and W4's first pass over every user, before the warm-up;
 //! - `measure`: one whole run: cold request, warm-up, measured window, counters.
 mod check;
 mod client;
 mod measure;
 mod op;
 mod picker;
+mod prefill;
 mod spec;
 mod task;
 mod writes;

@@ -22,7 +22,10 @@ pub struct RunSpec {
     pub layers: Layers,
     pub workload: Workload,
     pub target: Target,
+    /// The admin's token: writes, the control connection, and reads unless `readers` is set.
     pub token: String,
+    /// With `--tokens per-connection`: connection i reads with `readers[i]`.
+    pub readers: Arc<Vec<String>>,
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,

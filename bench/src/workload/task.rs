@@ -99,9 +99,12 @@ fn choose(shared: &Shared, rng: &mut SmallRng) -> Op {
 pub(super) async fn connection_task(
     shared: Arc<Shared>,
     mut conn: Option<Conn>,
+    index: usize,
     seed: u64,
 ) -> TaskStats {
     let spec = &shared.spec;
+    // Reads go with this connection's own token when there is one; writes always as the admin.
+    let reader = spec.readers.get(index).unwrap_or(&spec.token);
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut stats = TaskStats::default();
     let mut hist = histogram();
@@ -129,7 +132,15 @@ pub(super) async fn connection_task(
             let c = conn.as_mut().expect("connected");
             match tokio::time::timeout(
                 REQUEST_TIMEOUT,
-                c.post_json(&spec.target.path, Some(&spec.token), &body),
+                c.post_json(
+                    &spec.target.path,
+                    Some(if matches!(op, Op::Write(..)) {
+                        &spec.token
+                    } else {
+                        reader
+                    }),
+                    &body,
+                ),
             )
             .await
             {

@@ -85,3 +85,36 @@ fn decoded_once() {
     assert_eq!(*e.decoded(d).unwrap(), 42);
     assert_eq!(calls.get(), 1);
 }
+
+#[test]
+fn an_invalidation_whose_marker_was_evicted_still_stops_an_older_fill() {
+    // A full L1: the marker an invalidation leaves for a key it does not hold is a new entry,
+    // which the cache may evict at once.
+    let l1 = L1::new(10, 1 << 30, Duration::from_secs(60));
+    l1.set_live(true);
+    let slow = l1.fence(); // a read of `k` starts
+    l1.invalidate("k"); // `k` changes meanwhile
+    for round in 0..20 {
+        for i in 0..10 {
+            l1.fill(&format!("hot{i}"), "v", l1.fence());
+            l1.get(&format!("hot{i}"));
+        }
+        l1.slots.run_pending_tasks();
+        if round > 2 && !l1.slots.contains_key("k") {
+            break;
+        }
+    }
+    assert!(
+        !l1.slots.contains_key("k"),
+        "the marker was not evicted: no test"
+    );
+    l1.fill("k", "old", slow); // the read's old value arrives
+    assert!(
+        l1.get("k").is_none(),
+        "an older read filled over a lost invalidation"
+    );
+    let later = l1.fence();
+    l1.fill("k", "new", later);
+    l1.slots.run_pending_tasks();
+    assert!(l1.get("k").is_none_or(|e| e.raw() == "new"));
+}

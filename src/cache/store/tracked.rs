@@ -53,7 +53,7 @@ impl Tracked {
         }
         // Read before the entries: an invalidation the look below misses moves it past this.
         let changes = self.l1.changes();
-        if checked.load(Ordering::Acquire) == changes {
+        if checked.load(Ordering::Acquire) == changes && self.l1.is_live() {
             return true;
         }
         let held = deps

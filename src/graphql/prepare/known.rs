@@ -43,7 +43,8 @@ impl KnownRequests {
             Cache::builder()
                 .max_capacity(bytes / 2)
                 .weigher(|raw: &Bytes, known: &Known| {
-                    let len = raw.len() + known.key.0.len() + ENTRY_OVERHEAD;
+                    let operation = known.operation.as_ref().map_or(0, |o| o.len());
+                    let len = raw.len() + known.key.0.len() + operation + ENTRY_OVERHEAD;
                     u32::try_from(len).unwrap_or(u32::MAX)
                 })
                 .build_with_hasher(foldhash::fast::RandomState::default())

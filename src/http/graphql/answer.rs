@@ -79,6 +79,9 @@ pub(super) async fn execute(
         Ok(request) => request,
         Err(response) => return response,
     };
+    // A persisted query sent with its text registers the text on the way: found by its bytes
+    // it would not, and an evicted hash would stay unknown to the client's hash-only requests.
+    let registers = !request.query.is_empty() && request.extensions.contains_key("persistedQuery");
     let resolved = match state.preparer.resolve(request) {
         Ok(resolved) => resolved,
         Err(err) => {
@@ -108,7 +111,7 @@ pub(super) async fn execute(
     )
     .await;
     // A request whose response was kept is remembered by its bytes, to be found by them next.
-    if answer.kept && known.is_none() {
+    if answer.kept && known.is_none() && !registers {
         state
             .preparer
             .remember(method, arrived.raw(), &key, operation.as_deref());
