@@ -39,10 +39,14 @@ pub struct HttpState {
 /// The application's routes, with CORS and request logs.
 pub fn router(app: AppState, schema: impl Execute) -> Router {
     let cors = cors(&app.config.cors_allowed_origins);
+    // Requests are remembered by their bytes in half the response cache's budget: a remembered
+    // request weighs about half what its kept response does.
     let preparer = Preparer::new(
         app.config.limits.clone(),
         app.config.cache.parsed_queries,
-        app.cache.responses().is_some(),
+        app.cache
+            .responses()
+            .map(|_| app.config.cache.responses_bytes / 2),
     );
     let router = Router::new()
         .route(

@@ -9,13 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Db, Spawn, TestApp};
 
 fn served(app: &TestApp) -> u64 {
-    app.state
-        .users
-        .store()
-        .cache()
-        .responses()
-        .expect("response cache on")
-        .served_count()
+    app.responses_served()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

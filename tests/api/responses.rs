@@ -5,13 +5,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Db, Spawn, TestApp, code};
 
 fn served(app: &TestApp) -> u64 {
-    app.state
-        .users
-        .store()
-        .cache()
-        .responses()
-        .expect("response cache on")
-        .served_count()
+    app.responses_served()
 }
 
 /// Runs `query` twice as the admin and checks the second answer came from the response cache

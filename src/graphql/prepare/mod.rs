@@ -28,8 +28,6 @@ use crate::config::RequestLimits;
 pub const DOCUMENT_CACHE_BYTES: u64 = 16 << 20;
 /// Bytes of persisted-query texts kept.
 pub const PERSISTED_QUERY_BYTES: u64 = 4 << 20;
-/// Bytes of requests remembered by their raw bytes (with the response cache on).
-pub const KNOWN_REQUEST_BYTES: u64 = 8 << 20;
 
 /// Why a request is refused before it runs. Each says what the client is told.
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -176,12 +174,13 @@ pub struct Preparer {
 
 impl Preparer {
     /// With the request limits; parsed documents are cached when `cache_documents`, and
-    /// requests remembered by their bytes when `remember_requests` (for the response cache).
-    pub fn new(limits: RequestLimits, cache_documents: bool, remember_requests: bool) -> Self {
+    /// requests remembered by their bytes in about `remember_bytes` when given (for the
+    /// response cache).
+    pub fn new(limits: RequestLimits, cache_documents: bool, remember_bytes: Option<u64>) -> Self {
         Self {
             persisted: persisted::PersistedQueries::new(PERSISTED_QUERY_BYTES),
             documents: cache_documents.then(|| documents::Documents::new(DOCUMENT_CACHE_BYTES)),
-            known: remember_requests.then(|| known::KnownRequests::new(KNOWN_REQUEST_BYTES)),
+            known: remember_bytes.map(known::KnownRequests::new),
             limits,
         }
     }

@@ -77,7 +77,7 @@ pub(super) async fn execute(
     }
     let request = match arrived.parse() {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     // A persisted query sent with its text registers the text on the way: found by its bytes
     // it would not, and an evicted hash would stay unknown to the client's hash-only requests.

@@ -135,23 +135,13 @@ impl Arrived<'_> {
         }
     }
 
-    /// The request it carries, or the 400 that says why it carries none.
-    fn parse(&self) -> Result<Request, axum::response::Response> {
+    /// The request it carries, or why it carries none (answered with 400).
+    fn parse(&self) -> Result<Request, String> {
         match self {
-            Self::Post(body) => serde_json::from_slice(body).map_err(|err| {
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    format!("body is not a GraphQL JSON request: {err}"),
-                )
-            }),
-            Self::Get(query) => async_graphql::http::parse_query_string(query).map_err(|err| {
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    format!("bad query string: {err}"),
-                )
-            }),
+            Self::Post(body) => serde_json::from_slice(body)
+                .map_err(|err| format!("body is not a GraphQL JSON request: {err}")),
+            Self::Get(query) => async_graphql::http::parse_query_string(query)
+                .map_err(|err| format!("bad query string: {err}")),
         }
     }
 }

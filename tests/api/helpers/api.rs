@@ -33,6 +33,17 @@ impl TestApp {
         (status, resp.json().await.expect("JSON body"))
     }
 
+    /// How many responses the response cache served since start (panics when it is off).
+    pub fn responses_served(&self) -> u64 {
+        self.state
+            .users
+            .store()
+            .cache()
+            .responses()
+            .expect("response cache on")
+            .served_count()
+    }
+
     /// As the admin.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_as(Some(&self.admin_token), query, variables).await

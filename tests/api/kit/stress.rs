@@ -178,7 +178,9 @@ pub async fn under_faults<S: Subject>() {
         let phase = |ms| tokio::time::sleep(Duration::from_millis(ms));
         phase(700).await;
         redis.nodes[0].pause();
-        phase(700).await;
+        // Longer than a read takes to reach Redis and time out there (two barrier rounds of
+        // 250 ms, then a 200 ms command), so that the pause leaves errors on both instances.
+        phase(1500).await;
         redis.nodes[0].resume();
         phase(900).await;
         redis.nodes[0].restart().await;
@@ -192,6 +194,10 @@ pub async fn under_faults<S: Subject>() {
     // The faults really made cache operations fail (and so writes owe) on both instances.
     for state in [a_state, b_state] {
         let report = state.cache.report().await;
-        assert!(report.total.errors > 0, "the faults left no trace");
+        assert!(
+            report.total.errors > 0,
+            "the faults left no trace on an instance: {:?}",
+            report.total
+        );
     }
 }
