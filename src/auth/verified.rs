@@ -9,7 +9,7 @@
 //! through the caller's user entry, so a deleted, deactivated or demoted user is refused at
 //! once, whatever is remembered here. The memo is bounded in entries and lives with one key:
 //! a new secret means a new [`super::Jwt`], and nothing verified under the old one.
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -33,13 +33,6 @@ pub struct VerifiedTokens {
     tokens: Cache<[u8; 32], Verified, foldhash::fast::RandomState>,
 }
 
-/// Seconds since the epoch now, as `jsonwebtoken` reads the clock.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl VerifiedTokens {
     /// A memo of at most `capacity` tokens, none kept longer than `lifetime` (the longest a
     /// token we issue lives).
@@ -61,7 +54,8 @@ impl VerifiedTokens {
     /// (a token is valid through the second of its `exp`, as `jsonwebtoken` with no leeway).
     pub fn subject(&self, digest: &[u8; 32]) -> Option<i64> {
         let verified = self.tokens.get(digest)?;
-        if verified.expires < now() {
+        // The clock verification itself reads.
+        if verified.expires < jsonwebtoken::get_current_timestamp() {
             self.tokens.invalidate(digest);
             return None;
         }

@@ -8,10 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Db, Spawn, TestApp};
 
-fn served(app: &TestApp) -> u64 {
-    app.responses_served()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
     let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
@@ -31,12 +27,12 @@ async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
     };
     b.gql(page, json!({})).await; // loaded: not kept
     b.gql(page, json!({})).await; // from entries: kept
-    let before = served(&b);
+    let before = b.responses_served();
     // Twice from the response cache: the second is answered by the one-comparison check.
     b.gql(page, json!({})).await;
     b.gql(page, json!({})).await;
     assert_eq!(
-        served(&b),
+        b.responses_served(),
         before + 2,
         "the page was not served from b's cache"
     );
@@ -73,17 +69,21 @@ async fn a_kept_response_lives_no_longer_than_its_oldest_entry_may() {
     // Another response is kept from that entry well after it was read…
     tokio::time::sleep(max_age / 3).await;
     app.gql(name, json!({ "id": id })).await;
-    let before = served(&app);
+    let before = app.responses_served();
     app.gql(name, json!({ "id": id })).await;
-    assert_eq!(served(&app), before + 1, "not kept from the entry");
+    assert_eq!(
+        app.responses_served(),
+        before + 1,
+        "not kept from the entry"
+    );
     // …and past the entry's age limit it is not served, though nothing changed.
     let limit = read + max_age + Duration::from_millis(50);
     tokio::time::sleep(limit.saturating_duration_since(Instant::now())).await;
-    let before = served(&app);
+    let before = app.responses_served();
     let body = app.gql(name, json!({ "id": id })).await;
     assert_eq!(body["data"]["user"]["fullName"], "Test User", "{body}");
     assert_eq!(
-        served(&app),
+        app.responses_served(),
         before,
         "served a response older than its entry may be"
     );
@@ -104,10 +104,10 @@ async fn with_the_memory_backend_entries_age_by_their_ttl_not_by_l1s_limit() {
     tokio::time::sleep(max_age + Duration::from_millis(100)).await;
     // The stored entry is older than L1's limit, which does not apply to it: kept and served.
     app.gql(by_id, json!({ "id": id })).await;
-    let before = served(&app);
+    let before = app.responses_served();
     app.gql(by_id, json!({ "id": id })).await;
     assert_eq!(
-        served(&app),
+        app.responses_served(),
         before + 1,
         "a response of old memory entries was not kept"
     );

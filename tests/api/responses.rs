@@ -4,19 +4,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Db, Spawn, TestApp, code};
 
-fn served(app: &TestApp) -> u64 {
-    app.responses_served()
-}
-
 /// Runs `query` twice as the admin and checks the second answer came from the response cache
 /// and equals the first.
 async fn cached(app: &TestApp, query: &str, vars: Value) -> Value {
     let first = app.gql(query, vars.clone()).await;
-    let before = served(app);
+    let before = app.responses_served();
     let second = app.gql(query, vars).await;
     assert_eq!(first, second);
     assert_eq!(
-        served(app),
+        app.responses_served(),
         before + 1,
         "second answer not from the response cache: {query}"
     );
@@ -148,7 +144,7 @@ async fn callers_are_still_checked_and_me_is_per_caller() {
             "UNAUTHENTICATED"
         );
         // errors and mutations are never cached
-        let before = served(&app);
+        let before = app.responses_served();
         for _ in 0..2 {
             app.gql("{ users(limit: 0) { id } }", json!({})).await;
             app.gql(
@@ -157,7 +153,7 @@ async fn callers_are_still_checked_and_me_is_per_caller() {
             )
             .await;
         }
-        assert_eq!(served(&app), before);
+        assert_eq!(app.responses_served(), before);
     })
     .await;
 }
@@ -230,10 +226,14 @@ async fn a_response_is_kept_only_when_every_root_field_declared_a_policy() {
     each_backend(async |app| {
         let mixed = "{ me { id } cacheStats { hits misses } }";
         app.gql(mixed, json!({})).await;
-        let before = served(&app);
+        let before = app.responses_served();
         let first = app.gql(mixed, json!({})).await;
         let second = app.gql(mixed, json!({})).await;
-        assert_eq!(served(&app), before, "an undeclared root field was served");
+        assert_eq!(
+            app.responses_served(),
+            before,
+            "an undeclared root field was served"
+        );
         assert_ne!(first["data"]["cacheStats"], second["data"]["cacheStats"]);
         let declared = "{ me { id } __typename }";
         app.gql(declared, json!({})).await;

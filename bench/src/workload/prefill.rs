@@ -12,6 +12,7 @@ use crate::http::Conn;
 const PASSES: u64 = 2;
 
 /// What prefilling found wrong, with up to a few samples.
+#[derive(Default)]
 pub(super) struct Prefilled {
     pub(super) requests: u64,
     pub(super) failures: FailureCounts,
@@ -34,11 +35,7 @@ pub(super) async fn prefill(
         })
         .collect();
     let mut back = Vec::with_capacity(tasks.len());
-    let mut all = Prefilled {
-        requests: 0,
-        failures: FailureCounts::default(),
-        samples: Vec::new(),
-    };
+    let mut all = Prefilled::default();
     for task in tasks {
         match task.await {
             Ok((conn, part)) => {
@@ -63,12 +60,8 @@ async fn one_connection(
     k: usize,
     n: u64,
 ) -> (Option<Conn>, Prefilled) {
-    let token = spec.readers.get(k).unwrap_or(&spec.token);
-    let mut part = Prefilled {
-        requests: 0,
-        failures: FailureCounts::default(),
-        samples: Vec::new(),
-    };
+    let token = spec.reader(k);
+    let mut part = Prefilled::default();
     let mut body = Vec::with_capacity(256);
     for _ in 0..PASSES {
         let mut id = k as u64 + 1;

@@ -38,6 +38,14 @@ pub struct RunSpec {
     pub hot_id: u64,
 }
 
+impl RunSpec {
+    /// The token connection `index` reads with: its own with `--tokens per-connection`, else
+    /// the admin's.
+    pub fn reader(&self, index: usize) -> &str {
+        self.readers.get(index).unwrap_or(&self.token)
+    }
+}
+
 /// What one run measured.
 #[derive(Debug)]
 pub struct RunResult {

@@ -104,7 +104,7 @@ pub(super) async fn connection_task(
 ) -> TaskStats {
     let spec = &shared.spec;
     // Reads go with this connection's own token when there is one; writes always as the admin.
-    let reader = spec.readers.get(index).unwrap_or(&spec.token);
+    let reader = spec.reader(index);
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut stats = TaskStats::default();
     let mut hist = histogram();

@@ -152,6 +152,9 @@ pub struct Resolved {
     pub request: Request,
     /// The key of the validation and response caches.
     pub key: RequestKey,
+    /// It registered a persisted query's text: found again by its bytes alone it would not, so
+    /// it is not to be remembered by them (see `known`).
+    pub registers: bool,
 }
 
 /// A request ready to run.
@@ -216,19 +219,23 @@ impl Preparer {
                 limits.max_variables
             )));
         }
-        self.persisted.resolve(&mut request)?;
+        let registers = self.persisted.resolve(&mut request)?;
         if request.query.trim().is_empty() {
             return Err(Refusal::NoQuery);
         }
         let key = RequestKey::of(&request)
             .ok_or(Refusal::BadRequest("the variables cannot be read back"))?;
-        Ok(Resolved { request, key })
+        Ok(Resolved {
+            request,
+            key,
+            registers,
+        })
     }
 
     /// Parses (or finds) and measures the document, and checks every cost limit and the method
     /// rule: everything before execution that needs no caller (see the module doc).
     pub fn admit(&self, resolved: Resolved, method: Method) -> Result<Prepared, Refusal> {
-        let Resolved { request, key } = resolved;
+        let Resolved { request, key, .. } = resolved;
         let limits = &self.limits;
         let parsed = match &self.documents {
             Some(documents) => documents.get(&request.query),

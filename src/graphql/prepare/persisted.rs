@@ -40,9 +40,10 @@ impl PersistedQueries {
     }
 
     /// Replaces a persisted-query request by the document it names (see the module doc).
-    pub fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
+    /// Returns whether it registered the request's text under its hash.
+    pub fn resolve(&self, request: &mut Request) -> Result<bool, Refusal> {
         let Some(extension) = request.extensions.remove("persistedQuery") else {
-            return Ok(());
+            return Ok(false);
         };
         let value = serde_json::to_value(&extension).map_err(|_| Refusal::PersistedQueryBad)?;
         if value.get("version").and_then(|v| v.as_i64()) != Some(1) {
@@ -59,14 +60,15 @@ impl PersistedQueries {
                 .get(&hash)
                 .ok_or(Refusal::PersistedQueryNotFound)?;
             request.query = text.to_string();
+            Ok(false)
         } else {
             let actual: [u8; 32] = Sha256::digest(request.query.as_bytes()).into();
             if actual != hash {
                 return Err(Refusal::PersistedQueryMismatch);
             }
             self.texts.insert(hash, request.query.as_str().into());
+            Ok(true)
         }
-        Ok(())
     }
 }
 
@@ -145,5 +147,16 @@ mod tests {
                 Err(Refusal::PersistedQueryBad)
             );
         }
+    }
+
+    #[test]
+    fn says_when_it_registered_a_text() {
+        // A request that registers must not be found again by its bytes alone (see `known`).
+        let store = PersistedQueries::new(1 << 20);
+        let text = "{ me { id } }";
+        assert_eq!(store.resolve(&mut apq(text, &hex(text))), Ok(true));
+        assert_eq!(store.resolve(&mut apq("", &hex(text))), Ok(false));
+        let mut plain = Request::new(text);
+        assert_eq!(store.resolve(&mut plain), Ok(false));
     }
 }

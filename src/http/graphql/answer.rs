@@ -79,9 +79,6 @@ pub(super) async fn execute(
         Ok(request) => request,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
-    // A persisted query sent with its text registers the text on the way: found by its bytes
-    // it would not, and an evicted hash would stay unknown to the client's hash-only requests.
-    let registers = !request.query.is_empty() && request.extensions.contains_key("persistedQuery");
     let resolved = match state.preparer.resolve(request) {
         Ok(resolved) => resolved,
         Err(err) => {
@@ -94,7 +91,7 @@ pub(super) async fn execute(
         .operation_name
         .clone()
         .or_else(|| first_operation_name(&resolved.request.query).map(str::to_owned));
-    let key = resolved.key.clone();
+    let (key, registers) = (resolved.key.clone(), resolved.registers);
     // The futures below are boxed: the cache and execution futures they hold are large, and a
     // future is copied whole each time it is moved (profiles showed the copies).
     let answer = request::scope(
@@ -110,7 +107,8 @@ pub(super) async fn execute(
         )),
     )
     .await;
-    // A request whose response was kept is remembered by its bytes, to be found by them next.
+    // A request whose response was kept is remembered by its bytes, to be found by them next
+    // (unless it registers a persisted query's text, which found by its bytes it would not).
     if answer.kept && known.is_none() && !registers {
         state
             .preparer
@@ -165,6 +163,18 @@ struct Answer {
     response: axum::response::Response,
 }
 
+impl Answer {
+    /// A request that failed or was refused, answered with `response`.
+    fn failed(response: axum::response::Response) -> Self {
+        Self {
+            ok: false,
+            cached: false,
+            kept: false,
+            response,
+        }
+    }
+}
+
 /// Answers a resolved request: from the response cache (unless it was `looked` for already),
 /// refused, or executed (and kept).
 async fn respond(
@@ -188,12 +198,7 @@ async fn respond(
     let prepared = match state.preparer.admit(resolved, method) {
         Ok(prepared) => prepared,
         Err(err) => {
-            return Answer {
-                ok: false,
-                cached: false,
-                kept: false,
-                response: refusal(state, err),
-            };
+            return Answer::failed(refusal(state, err));
         }
     };
     let introspection = prepared.parsed.cost.introspection;
@@ -209,12 +214,7 @@ async fn respond(
                 ),
         };
         if let Some(message) = refused {
-            return Answer {
-                ok: false,
-                cached: false,
-                kept: false,
-                response: refusal(state, Refusal::Limit(message.into())),
-            };
+            return Answer::failed(refusal(state, Refusal::Limit(message.into())));
         }
     }
     let key = prepared.key.clone();
@@ -244,12 +244,7 @@ async fn respond(
                 "INTERNAL_SERVER_ERROR",
                 "internal error".into(),
             );
-            return Answer {
-                ok: false,
-                cached: false,
-                kept: false,
-                response,
-            };
+            return Answer::failed(response);
         }
     };
     let response = with_codes(response, app.config.limits.max_errors);
