@@ -271,7 +271,8 @@ impl ProductsQuery {
         let (Ok(skip), Ok(limit @ 1..=100)) = (u64::try_from(skip), u64::try_from(limit)) else {
             return Err(AppError::bad_input("limit", "0 <= skip, 1 <= limit <= 100").into());
         };
-        let page = || self.0.page(skip, limit);
+        let store = self.0.clone();
+        let page = move || async move { store.page(skip, limit).await };
         Ok(cached(ctx, PRODUCTS_PAGE)
             .await?
             .load(&format!("page:{skip}:{limit}"), page)

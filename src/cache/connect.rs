@@ -57,6 +57,7 @@ impl Cache {
                 default_ttl: config.cache.default_ttl,
                 breaker_interval: config.cache.breaker_interval,
                 flights: Flights::default(),
+                refresh: super::refresh::EarlyRefresh::new(config.cache.early_refresh),
                 epoch: AtomicU64::new(0),
                 pause,
                 responses,

@@ -102,7 +102,8 @@ impl Cache {
         Ok(value)
     }
 
-    async fn take_lease(&self, key: &str) -> Lease {
+    /// Takes the fill lease of `key` (only with a store other processes share).
+    pub(super) async fn take_lease(&self, key: &str) -> Lease {
         let Some(store) = self.inner.store.as_ref().filter(|s| s.is_shared()) else {
             return Lease::NotNeeded;
         };
@@ -118,14 +119,15 @@ impl Cache {
         }
     }
 
-    async fn release_lease(&self, key: &str, token: &str) {
+    pub(super) async fn release_lease(&self, key: &str, token: &str) {
         if let Some(store) = &self.inner.store {
             let _ = store.release_lease(&format!("{key}:lease"), token).await;
         }
     }
 }
 
-enum Lease {
+/// What taking a fill lease found.
+pub(super) enum Lease {
     Held(String),
     Busy,
     NotNeeded,

@@ -9,7 +9,9 @@
 //! * `tagged`: the generic get-or-load helper any resolver can use ([`Cache::tagged`]), and
 //!   invalidation by tag;
 //! * `load`: what a miss does (single-flight, leases, the fill's pause point);
+//! * `refresh`: early refresh of tagged entries close to expiry (XFetch);
 //! * `admin`: `clearCache` and `cacheStats`;
+//! * `purge`: invalidation by entity, tag and type, hard or soft;
 //! * [`health`]: the breaker, the record of owed writes, and the prober that repairs them;
 //! * [`trust`]: the owed log shared through the database, and the trust window it keeps.
 //!
@@ -34,6 +36,8 @@ pub mod pause;
 pub(crate) mod pause;
 pub mod policy;
 pub mod protocol;
+mod purge;
+mod refresh;
 mod repair;
 pub mod request;
 pub mod responses;
@@ -47,8 +51,9 @@ mod users;
 pub use admin::{CacheReport, ClearError, ServerInfo};
 pub use counters::Lockout;
 pub use glob::PatternError;
+pub use purge::{PurgeError, Purged};
 pub use stats::{Counts, Kind, Stats};
-pub use users::{CachedUsers, USERS_TAG, UserCounts};
+pub use users::{CachedUsers, USER_COUNTS_TAG, USERS_TAG, UserCounts};
 
 use std::{
     sync::{
@@ -103,6 +108,8 @@ struct Inner {
     /// other instances share it).
     owed_log: Option<OwedLog>,
     trust: Option<Trust>,
+    /// Early refresh of tagged entries (`CACHE_EARLY_REFRESH`).
+    refresh: refresh::EarlyRefresh,
     /// The entity kinds repair can rewrite (see [`entity`]).
     kinds: std::sync::RwLock<Vec<repair::Registered>>,
     /// The throttle's failure counter script (see `counters`).

@@ -87,12 +87,14 @@ impl Policy {
 
     /// Get-or-load of the entry `name` under this policy's tag and TTL ([`Cache::tagged`]; a
     /// per-caller policy should put the caller in `name`). Without a tag, `load` runs every
-    /// time and the answer is not cacheable.
+    /// time and the answer is not cacheable. `load` may run in the background (an early
+    /// refresh), so it owns what it uses.
     pub async fn load<T, E, F, Fut>(&self, cache: &Cache, name: &str, load: F) -> Result<T, E>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        E: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         match self.tag {
             Some(tag) => cache.tagged(self.kind, tag, name, self.ttl, load).await,

@@ -15,7 +15,9 @@
 //!   A pointer is a hint, never an answer: the user entry it leads to must still have that email,
 //!   or the lookup is a miss. So a pointer left behind by an email change, or written late by a
 //!   slow reader, cannot serve a wrong user. Misses by email are not cached at all.
-//! * **Tagged entries** (`{tag}:…`, e.g. lists and `userStats`): `{"g":<generation>,"d":<json>}`.
+//! * **Tagged entries** (`{tag}:…`, e.g. lists and `userStats`):
+//!   `{"g":<generation>,"x":<expires at, ms>,"c":<compute ms>,"d":<json>}` (`x` and `c` drive
+//!   early refresh, see [`super::refresh`]).
 //!   A tag's generation lives at `{tag}:gen`; a reader reads it together with the entry (one
 //!   MGET; the `{tag}` hash tag keeps both in one cluster slot) and uses the entry only when the
 //!   generations are equal. Every write commits to the database first and then increments the
@@ -62,9 +64,21 @@ pub fn versioned(version: u64, data_json: &str) -> String {
     format!("{{\"v\":{version},\"d\":{data_json}}}")
 }
 
-/// Encodes a tagged entry.
-pub fn tagged(generation: u64, data_json: &str) -> String {
-    format!("{{\"g\":{generation},\"d\":{data_json}}}")
+/// Encodes a tagged entry: `expires_ms` (milliseconds since the Unix epoch) and `cost_ms`
+/// (how long its value took to compute) are what early refresh decides by.
+pub fn tagged(generation: u64, expires_ms: u64, cost_ms: u64, data_json: &str) -> String {
+    format!("{{\"g\":{generation},\"x\":{expires_ms},\"c\":{cost_ms},\"d\":{data_json}}}")
+}
+
+/// The number of `field` in an encoded value's header (the fields before `"d"`).
+pub fn header_number(encoded: &str, field: &str) -> Option<u64> {
+    let header = &encoded[..encoded.find(",\"d\":")?];
+    let start = header.find(&format!(",\"{field}\":"))? + field.len() + 4;
+    let rest = &header[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// The number in an encoded value's leading `{"<field>":N`.
@@ -93,8 +107,12 @@ mod tests {
         assert_eq!(leading_number(&v, "v"), Some(42));
         assert_eq!(leading_number(&v, "g"), None);
         assert_eq!(data(&v), Some(r#"{"id":1,"email":"a,\"d\":b"}"#));
-        let t = tagged(1_732_000_000_000_000, "[1,2]");
+        let t = tagged(1_732_000_000_000_000, 1_764_000_000_000, 12, "[1,2]");
         assert_eq!(leading_number(&t, "g"), Some(1_732_000_000_000_000));
+        assert_eq!(header_number(&t, "x"), Some(1_764_000_000_000));
+        assert_eq!(header_number(&t, "c"), Some(12));
+        assert_eq!(header_number(&t, "d"), None);
+        assert_eq!(header_number(r#"{"g":1,"d":{"x":5}}"#, "x"), None);
         assert_eq!(data(&t), Some("[1,2]"));
         assert_eq!(data(&versioned(TOMBSTONE, "null")), Some("null"));
         assert_eq!(leading_number("garbage", "v"), None);

@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use super::{Cache, CacheError, ClearError, entity::Reload, health::Dirty};
 
-/// One entity kind the cache can repair: its key part, its pointers' key parts, its reloader.
+/// One entity kind the cache can repair: its key part, its pointers' key parts, the tags of
+/// what is derived from it, its reloader.
 pub(crate) struct Registered {
-    kind: &'static str,
-    pointers: Vec<&'static str>,
+    pub(super) kind: &'static str,
+    pub(super) pointers: Vec<&'static str>,
+    pub(super) tags: &'static [&'static str],
     reload: Arc<dyn Reload>,
 }
 
@@ -22,6 +24,7 @@ impl Cache {
         &self,
         kind: &'static str,
         pointers: Vec<&'static str>,
+        tags: &'static [&'static str],
         reload: Arc<dyn Reload>,
     ) {
         let mut kinds = self.inner.kinds.write().unwrap_or_else(|p| p.into_inner());
@@ -29,6 +32,7 @@ impl Cache {
         kinds.push(Registered {
             kind,
             pointers,
+            tags,
             reload,
         });
     }

@@ -146,6 +146,18 @@ impl Responses {
         }
     }
 
+    /// Forgets every response built from a key `depends` says yes to; how many went.
+    pub fn forget_where(&self, depends: impl Fn(&str) -> bool) -> u64 {
+        let mut dropped = 0;
+        for (key, response) in &self.entries {
+            if response.deps.iter().any(|(dep, _)| depends(dep)) {
+                self.entries.invalidate(key.as_str());
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
     /// Keeps `body` for `key` (per caller when it depends on one) if `reads` allow it and
     /// cover every one of its `roots` (the keys of its data); returns whether it did.
     pub fn keep<'a>(

@@ -1,11 +1,14 @@
 //! The generic helper any resolver can cache through: get-or-load under a tag, invalidated in
 //! O(1) by incrementing the tag's generation (see the tagged-entry invariant in
 //! [`super::protocol`]).
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Cache, CacheError, Kind, health::Dirty, protocol, ttl};
+use super::{Cache, CacheError, Kind, health::Dirty, protocol, refresh, ttl};
 
 impl Cache {
     /// The key of `tag`'s generation.
@@ -17,7 +20,8 @@ impl Cache {
     /// most) and invalidated at once, in O(1), by [`Cache::invalidate_tag`] on that tag.
     /// `load` runs when the entry is missing, stale or the cache is unreachable, once per
     /// key and generation however many requests miss together; its errors are returned as
-    /// they are, and never cached.
+    /// they are, and never cached. A hit close to expiry may run it in the background to
+    /// refresh the entry early ([`super::refresh`]), so it owns what it uses.
     pub async fn tagged<T, E, F, Fut>(
         &self,
         kind: Kind,
@@ -28,8 +32,9 @@ impl Cache {
     ) -> Result<T, E>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        E: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         if !self.is_available() || !is_entry_name(name) {
             self.counted_miss(kind);
@@ -39,11 +44,25 @@ impl Cache {
         let gen_key = self.gen_key(tag);
         // Read the generation *before* loading: see the tagged-entry invariant in `protocol`.
         let generation = match self.read_tagged::<T>(tag, &gen_key, &key).await {
-            Ok(Tagged::Hit(value)) => {
+            Ok(Tagged::Hit(value, due)) => {
                 self.inner.stats.hit(kind);
                 tracing::debug!(key, "cache hit");
+                if let Some(generation) = due {
+                    self.refresh_early(kind, key, generation, ttl, load);
+                }
                 return Ok(value);
             }
+            // Soft-purged: served once more, to the request that claims its refresh.
+            Ok(Tagged::Stale(value, generation)) => match self.claim_refresh(&key).await {
+                Some(claimed) => {
+                    self.inner.stats.hit(kind);
+                    super::request::uncacheable();
+                    tracing::debug!(key, "cache stale hit, refreshing");
+                    self.spawn_refresh(claimed, kind, key, generation, ttl, load);
+                    return Ok(value);
+                }
+                None => generation,
+            },
             Ok(Tagged::Miss(generation)) => generation,
             Err(err) => {
                 self.failed(kind, &err);
@@ -53,34 +72,48 @@ impl Cache {
         };
         let recheck = || async {
             match self.read_tagged::<T>(tag, &gen_key, &key).await {
-                Ok(Tagged::Hit(value)) => Some(value),
+                Ok(Tagged::Hit(value, _)) => Some(value),
                 _ => None,
             }
         };
+        // The load is timed for early refresh (its cost is recorded in the entry).
+        let started = Instant::now();
         let fill = |value: &T| {
             let json = serde_json::to_string(value);
-            let key = &key;
-            async move {
-                let json = match json {
-                    Ok(json) => json,
-                    Err(err) => return tracing::warn!(key, error = %err, "value not cacheable"),
-                };
-                let ttl = ttl::jittered(ttl.unwrap_or(self.inner.default_ttl));
-                match self
-                    .set(key, &protocol::tagged(generation, &json), ttl)
-                    .await
-                {
-                    Ok(()) => tracing::debug!(key, generation, "cache fill"),
-                    Err(err) => self.failed(kind, &err),
-                }
-            }
+            self.fill_tagged(kind, &key, generation, ttl, started, json)
         };
         // Boxed, as in `EntityCache::get`: hits need not carry the miss path's size.
         Box::pin(self.miss(kind, &key, generation, load, Some(recheck), fill)).await
     }
 
-    /// The entry of a tagged key if it carries the tag's current generation; otherwise that
-    /// generation (started if missing), to stamp a fill with.
+    /// Stores a value (`json`) under `key` stamped with `generation`, with its expiry and how
+    /// long it took to load since `started`.
+    pub(super) async fn fill_tagged(
+        &self,
+        kind: Kind,
+        key: &str,
+        generation: u64,
+        ttl: Option<Duration>,
+        started: Instant,
+        json: serde_json::Result<String>,
+    ) {
+        let json = match json {
+            Ok(json) => json,
+            Err(err) => return tracing::warn!(key, error = %err, "value not cacheable"),
+        };
+        let ttl = ttl::jittered(ttl.unwrap_or(self.inner.default_ttl));
+        let expires = refresh::now_ms() + ttl.as_millis() as u64;
+        let cost = started.elapsed().as_millis() as u64;
+        let entry = protocol::tagged(generation, expires, cost, &json);
+        match self.set(key, &entry, ttl).await {
+            Ok(()) => tracing::debug!(key, generation, "cache fill"),
+            Err(err) => self.failed(kind, &err),
+        }
+    }
+
+    /// The entry of a tagged key if it carries the tag's current generation (with that
+    /// generation if it is due for an early refresh); otherwise that generation (started if
+    /// missing), to stamp a fill with.
     async fn read_tagged<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
         tag: &str,
@@ -91,14 +124,37 @@ impl Cache {
         let Some(generation) = generation.and_then(|g| g.raw().parse::<u64>().ok()) else {
             return Ok(Tagged::Miss(self.generation(tag, false).await?));
         };
-        if let Some(entry) =
-            entry.filter(|e| protocol::leading_number(e.raw(), "g") == Some(generation))
+        if let Some(entry) = entry
+            .as_ref()
+            .filter(|e| protocol::leading_number(e.raw(), "g") == Some(generation))
         {
             let decoded = entry.decoded(|raw| serde_json::from_str::<T>(protocol::data(raw)?).ok());
             match decoded {
-                Some(value) => return Ok(Tagged::Hit(T::clone(&value))),
+                Some(value) => {
+                    let raw = entry.raw();
+                    let due = match (
+                        protocol::header_number(raw, "x"),
+                        protocol::header_number(raw, "c"),
+                    ) {
+                        (Some(expires), Some(cost)) => {
+                            self.inner.refresh.due(expires, cost).then_some(generation)
+                        }
+                        _ => None,
+                    };
+                    return Ok(Tagged::Hit(T::clone(&value), due));
+                }
                 None => tracing::warn!(key, "undecodable cache entry; reloading"),
             }
+        }
+        // One generation behind: servable once more if that generation was a soft purge's.
+        if let Some(entry) = entry
+            .filter(|e| protocol::leading_number(e.raw(), "g").is_some_and(|g| g + 1 == generation))
+            && let Some(mark) = self.get(&self.soft_key(tag)).await?
+            && mark.raw().parse::<u64>().ok() == Some(generation)
+            && let Some(value) =
+                entry.decoded(|raw| serde_json::from_str::<T>(protocol::data(raw)?).ok())
+        {
+            return Ok(Tagged::Stale(T::clone(&value), generation));
         }
         Ok(Tagged::Miss(generation))
     }
@@ -153,6 +209,9 @@ fn is_entry_name(name: &str) -> bool {
 }
 
 enum Tagged<T> {
-    Hit(T),
+    /// The value, and the generation to refresh it under when it is due early.
+    Hit(T, Option<u64>),
+    /// A soft-purged entry, and the generation its refresh fills under.
+    Stale(T, u64),
     Miss(u64),
 }

@@ -15,8 +15,12 @@ use crate::{
     domain::User,
 };
 
-/// The tag of every list and aggregate derived from the users table.
+/// The tag of the pages of users: they hold ids (each user is read through its own entry), so
+/// only a create or a delete, which shifts every page, changes them.
 pub const USERS_TAG: &str = "users";
+/// The tag of `userStats`: changed by a create, a delete, and an update of a role or of
+/// `isActive` (the fields it counts).
+pub const USER_COUNTS_TAG: &str = "user-counts";
 
 /// `userStats`: computed from the database.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -28,7 +32,14 @@ pub struct UserCounts {
 
 impl Versioned for User {
     const KIND: &'static str = "user";
-    const TAGS: &'static [&'static str] = &[USERS_TAG];
+    const TAGS: &'static [&'static str] = &[USERS_TAG, USER_COUNTS_TAG];
+    fn changed_tags(before: &Self, after: &Self) -> &'static [&'static str] {
+        if before.role == after.role && before.is_active == after.is_active {
+            &[]
+        } else {
+            &[USER_COUNTS_TAG]
+        }
+    }
     fn id(&self) -> i64 {
         self.id
     }
@@ -43,6 +54,14 @@ impl Source<User> for UserRepo {
     }
     async fn load_by(&self, email: &str) -> Result<Option<User>, DbError> {
         Ok(self.find_by_email(email).await?.map(User::from))
+    }
+    async fn load_many(&self, ids: &[i64]) -> Result<Vec<User>, DbError> {
+        Ok(self
+            .find_by_ids(ids)
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
     }
 }
 
@@ -82,6 +101,17 @@ impl CachedUsers {
         self.users.get(id).await
     }
 
+    /// The users with these ids, in order, each through its own entry (`None` for an id with no
+    /// user): a page's members.
+    pub async fn get_many(&self, ids: &[i64]) -> Result<Vec<Option<User>>, DbError> {
+        self.users.get_many(ids).await
+    }
+
+    /// Fills the entries of users just loaded (a page's members).
+    pub async fn filled(&self, loaded: &[User]) {
+        self.users.filled(loaded).await;
+    }
+
     /// The user with this (normalised) email: the `email:` pointer, checked against the user
     /// entry it leads to.
     pub async fn by_email(&self, email: &str) -> Result<Option<User>, DbError> {
@@ -91,7 +121,7 @@ impl CachedUsers {
     // ---- writes: the commit, then the write-through, as one call that survives its caller ----
 
     /// Inserts a user at version 1, then writes it through: its entry, its email pointer,
-    /// every list invalidated. Returns once the write may be acknowledged.
+    /// every page and `userStats` invalidated. Returns once the write may be acknowledged.
     pub async fn insert(&self, new: NewUser) -> Result<User, DbError> {
         let this = self.clone();
         durable(async move {
@@ -103,23 +133,24 @@ impl CachedUsers {
     }
 
     /// Applies `changes` (the version moves on in the same statement), then writes through:
-    /// the entry (set-if-newer), the old email's pointer removed, the new one written, every
-    /// list invalidated. `None` when there is no such user.
+    /// the entry (set-if-newer), the old email's pointer removed, the new one written, and
+    /// `userStats` invalidated if a role or `isActive` changed (pages hold ids: an update moves
+    /// none). `None` when there is no such user.
     pub async fn update(&self, id: i64, changes: UserChanges) -> Result<Option<User>, DbError> {
         let this = self.clone();
         durable(async move {
-            let Some((old_email, row)) = this.repo.update(id, changes).await? else {
+            let Some((before, row)) = this.repo.update(id, changes).await? else {
                 return Ok(None);
             };
             let user = User::from(row);
-            let old = (old_email != user.email).then_some(old_email.as_str());
-            this.users.written(&user, old).await;
+            this.users.changed(&User::from(before), &user).await;
             Ok(Some(user))
         })
         .await
     }
 
-    /// Deletes a user, then writes a tombstone, removes the pointer and invalidates every list.
+    /// Deletes a user, then writes a tombstone, removes the pointer and invalidates every page
+    /// and `userStats`.
     /// `false` when there was no such user.
     pub async fn delete(&self, id: i64) -> Result<bool, DbError> {
         let this = self.clone();

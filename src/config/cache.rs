@@ -49,6 +49,9 @@ pub struct CacheSettings {
     pub l1_bytes: u64,
     /// `CACHE_L1_MAX_AGE_MS`: no L1 entry is served older than this, whatever tracking says.
     pub l1_max_age: Duration,
+    /// `CACHE_EARLY_REFRESH`: XFetch's `beta` for lists and aggregates (0 or `off`: never
+    /// refresh early; 1 is the paper's default; larger refreshes earlier).
+    pub early_refresh: f64,
 }
 
 impl CacheSettings {
@@ -111,7 +114,24 @@ impl CacheSettings {
             l1_capacity: env.positive("CACHE_L1_CAPACITY", 100_000)?,
             l1_bytes: env.positive("CACHE_L1_BYTES", 256 << 20)?,
             l1_max_age: Duration::from_millis(env.positive("CACHE_L1_MAX_AGE_MS", 30_000)?),
+            early_refresh: early_refresh(env)?,
         })
+    }
+}
+
+/// `CACHE_EARLY_REFRESH`: a number from 0 to 10^9, or `off` (0); 1 when unset.
+fn early_refresh<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<f64, ConfigError> {
+    const VAR: &str = "CACHE_EARLY_REFRESH";
+    match env.get(VAR).as_deref() {
+        None => Ok(1.0),
+        Some("off") => Ok(0.0),
+        Some(raw) => match raw.parse::<f64>() {
+            Ok(beta) if (0.0..=1e9).contains(&beta) => Ok(beta),
+            _ => Err(invalid(
+                VAR,
+                "must be `off` or a number from 0 to 1000000000",
+            )),
+        },
     }
 }
 

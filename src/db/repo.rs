@@ -80,6 +80,15 @@ impl UserRepo {
         Ok(Entity::find_by_id(id).one(&self.db).await?)
     }
 
+    /// The users with these ids, in no particular order; missing ids are skipped.
+    pub async fn find_by_ids(&self, ids: &[i64]) -> Result<Vec<Model>, DbError> {
+        self.count_load();
+        Ok(Entity::find()
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await?)
+    }
+
     /// The user with this (already lower-cased) email.
     pub async fn find_by_email(&self, email: &str) -> Result<Option<Model>, DbError> {
         self.count_load();
@@ -171,13 +180,13 @@ impl UserRepo {
     }
 
     /// Applies `changes` and increments `version` in one statement, so concurrent updates of one
-    /// user get distinct, ordered versions. Returns the email before the change and the new row,
-    /// or `None` when there is no such user.
+    /// user get distinct, ordered versions. Returns the row before the change and the new one, or
+    /// `None` when there is no such user.
     pub async fn update(
         &self,
         id: i64,
         changes: UserChanges,
-    ) -> Result<Option<(String, Model)>, DbError> {
+    ) -> Result<Option<(Model, Model)>, DbError> {
         let Some(before) = Entity::find_by_id(id).one(&self.db).await? else {
             return Ok(None);
         };
@@ -204,7 +213,7 @@ impl UserRepo {
             .exec_with_returning(&self.db)
             .await
             .map_err(map_write_err)?;
-        Ok(rows.into_iter().next().map(|row| (before.email, row)))
+        Ok(rows.into_iter().next().map(|row| (before, row)))
     }
 
     /// Deletes a user, returning the deleted row (`None` when there was none).

@@ -62,12 +62,13 @@ impl Cached<'_> {
     /// Get-or-load of the entry `name` under the policy's tag, TTL and kind (per caller, the
     /// entry is `caller:{id}:{name}`; a shared name may not start with `caller:`, nor be `gen`
     /// or end in `:lease`: such a name is loaded every time). `load`'s errors are returned,
-    /// never cached.
+    /// never cached. A hit close to its expiry may run `load` in the background to refresh the
+    /// entry early, so `load` owns what it uses (clone the handles it needs into it).
     pub async fn load<T, F, Fut>(&self, name: &str, load: F) -> AppResult<T>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = AppResult<T>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = AppResult<T>> + Send + 'static,
     {
         let name = match self.caller {
             // Shared names may not look like a caller's own.

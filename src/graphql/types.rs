@@ -161,6 +161,29 @@ pub struct ClearCacheResult {
     pub pattern: String,
 }
 
+/// What an invalidation dropped.
+#[derive(SimpleObject)]
+pub struct Invalidation {
+    /// Cache entries dropped (for a soft tag purge: marked to be refreshed).
+    pub entries: i64,
+    /// Whole responses this instance had kept that were built from them (other instances drop
+    /// theirs as the entries change, uncounted here).
+    pub responses: i64,
+    /// Whether the purge was soft.
+    pub soft: bool,
+}
+
+impl Invalidation {
+    /// From what the cache dropped.
+    pub fn new(purged: crate::cache::Purged, soft: bool) -> Self {
+        Self {
+            entries: purged.entries as i64,
+            responses: purged.responses as i64,
+            soft,
+        }
+    }
+}
+
 /// `createUser`'s input.
 #[derive(InputObject)]
 pub struct CreateUserInput {

@@ -48,6 +48,20 @@ impl UserService {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
+    /// The ids of the page `users(skip, limit)`, from the database; the users loaded with them
+    /// fill their own entries (the resolver caches the ids under its policy).
+    pub async fn page_ids(&self, skip: i32, limit: i32) -> AppResult<Vec<i64>> {
+        let page = self.list(skip, limit).await?;
+        self.store.filled(&page).await;
+        Ok(page.iter().map(|u| u.id).collect())
+    }
+
+    /// The members of a page, in order, each through its own entry; `None` when one of them is
+    /// gone (deleted since the page was read).
+    pub async fn members(&self, ids: &[i64]) -> AppResult<Option<Vec<User>>> {
+        Ok(self.store.get_many(ids).await?.into_iter().collect())
+    }
+
     /// `userStats`, from the database (the resolver caches it under its policy).
     pub async fn counts(&self) -> AppResult<UserCounts> {
         let (total, active, admins) = self.store.repo().counts().await?;

@@ -9,6 +9,7 @@
 //! for a pointer.
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
+mod many;
 mod write;
 
 pub use write::durable;
@@ -26,8 +27,17 @@ use crate::db::DbError;
 pub trait Versioned: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// The first part of its key: `user` gives `user:{id}`.
     const KIND: &'static str;
-    /// The tags of every list and aggregate a write of this entity changes.
+    /// The tags of every list and aggregate derived from this entity: a create or a delete
+    /// changes them all.
     const TAGS: &'static [&'static str];
+    /// The tags an update from `before` to `after` changes ([`EntityCache::changed`]): by
+    /// default all of them. A list that holds ids (its members read through their own entries,
+    /// see [`EntityCache::get_many`]) is not changed by an update; an aggregate only by the
+    /// fields it counts.
+    fn changed_tags(before: &Self, after: &Self) -> &'static [&'static str] {
+        let _ = (before, after);
+        Self::TAGS
+    }
     /// Its id.
     fn id(&self) -> i64;
     /// Its row version: incremented by the database in the statement of every update.
@@ -44,11 +54,22 @@ pub struct Pointer<E> {
 }
 
 /// Where entities are loaded from (the database).
-pub trait Source<E>: Send + Sync + 'static {
+pub trait Source<E: Send>: Send + Sync + 'static {
     /// The entity with this id.
     fn load(&self, id: i64) -> impl Future<Output = Result<Option<E>, DbError>> + Send;
     /// The entity whose pointer value is `value`.
     fn load_by(&self, value: &str) -> impl Future<Output = Result<Option<E>, DbError>> + Send;
+    /// The entities with these ids, in any order (missing ones left out). By default one
+    /// [`Source::load`] after another; a source that can should answer in one query.
+    fn load_many(&self, ids: &[i64]) -> impl Future<Output = Result<Vec<E>, DbError>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(ids.len());
+            for &id in ids {
+                found.extend(self.load(id).await?);
+            }
+            Ok(found)
+        }
+    }
 }
 
 /// Rewrites one owed entity from its source (the prober calls it during repair).
@@ -82,7 +103,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             kinds,
         });
         let pointers = this.pointer.iter().map(|p| p.name).collect();
-        cache.register(E::KIND, pointers, this.clone());
+        cache.register(E::KIND, pointers, E::TAGS, this.clone());
         this
     }
 

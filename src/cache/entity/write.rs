@@ -38,16 +38,36 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
     /// the write may be acknowledged (see `cache::trust`).
     pub async fn written(&self, e: &E, old: Option<&str>) {
-        self.settle(e.id(), e, Some(e), old).await;
+        self.settle(e.id(), e, Some(e), old, E::TAGS).await;
+    }
+
+    /// After an update from `before` to `after` has committed: as [`EntityCache::written`], but
+    /// only the tags the change moves are invalidated ([`Versioned::changed_tags`]), and the
+    /// pointer `before` had is removed if it changed.
+    pub async fn changed(&self, before: &E, after: &E) {
+        let old = self
+            .pointer
+            .as_ref()
+            .map(|p| (p.of)(before))
+            .filter(|&old| self.pointer.as_ref().is_some_and(|p| (p.of)(after) != old));
+        let tags = E::changed_tags(before, after);
+        self.settle(after.id(), after, Some(after), old, tags).await;
     }
 
     /// After a delete has committed: a tombstone (so no late fill brings it back), its pointer
     /// removed, every tag invalidated.
     pub async fn deleted(&self, e: &E) {
-        self.settle(e.id(), e, None, None).await;
+        self.settle(e.id(), e, None, None, E::TAGS).await;
     }
 
-    async fn settle(&self, id: i64, e: &E, now: Option<&E>, old: Option<&str>) {
+    async fn settle(
+        &self,
+        id: i64,
+        e: &E,
+        now: Option<&E>,
+        old: Option<&str>,
+        tags: &'static [&'static str],
+    ) {
         self.cache.advance_epoch();
         let key = self.key(id);
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
@@ -86,7 +106,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         };
         let tags = async {
             let mut owed = Vec::new();
-            for tag in E::TAGS {
+            for tag in tags {
                 if let Err(failed) = self.cache.try_invalidate_tag(tag).await {
                     owed.push(failed);
                 }

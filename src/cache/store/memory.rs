@@ -130,9 +130,12 @@ impl MemoryBackend {
         cleared
     }
 
-    async fn len(&self) -> u64 {
+    async fn count_matching(&self, pattern: &str) -> u64 {
         self.entries.run_pending_tasks().await;
-        self.entries.entry_count()
+        self.entries
+            .iter()
+            .filter(|(k, _)| glob::matches(pattern, k))
+            .count() as u64
     }
 }
 
@@ -177,8 +180,8 @@ impl Store for MemoryBackend {
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         Ok(self.remove_matching(pattern).await)
     }
-    async fn count(&self, _: &str) -> Result<u64, CacheError> {
-        Ok(self.len().await)
+    async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
+        Ok(self.count_matching(pattern).await)
     }
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())

@@ -125,7 +125,10 @@ impl Store for Tracked {
         ttl: Duration,
     ) -> Result<bool, CacheError> {
         let result = self.redis.set_if_newer(key, version, value, ttl).await;
-        self.l1.invalidate(key);
+        // A write the script dropped changed nothing: what L1 holds stays as good as it was.
+        if !matches!(result, Ok(false)) {
+            self.l1.invalidate(key);
+        }
         result
     }
 

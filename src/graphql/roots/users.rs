@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     auth::ClientAddr,
-    cache::{Kind, USERS_TAG, policy::Policy},
+    cache::{Kind, USER_COUNTS_TAG, USERS_TAG, policy::Policy, request},
     error::AppError,
     graphql::{
         cached::cached,
@@ -22,10 +22,13 @@ const ME: Policy = Policy::per_caller().kind(Kind::USER);
 /// `user` and `userByEmail`: versioned entries (`user:{id}`, `email:{email}`), the same for
 /// every caller.
 const USER: Policy = Policy::shared().kind(Kind::USER);
-/// `users`: one page for every caller, dropped by any user write (the `users` tag).
+/// `users`: one page of ids for every caller, dropped by a create or a delete (the `users`
+/// tag); its members are read through their own entries, so an update changes only the
+/// responses of the pages that hold that user.
 const USERS_PAGE: Policy = Policy::shared().tag(USERS_TAG).kind(Kind::LIST);
-/// `userStats`: the same for every caller, dropped by any user write.
-const USER_STATS: Policy = Policy::shared().tag(USERS_TAG).kind(Kind::AGGREGATE);
+/// `userStats`: the same for every caller, dropped by a create, a delete, or a change of role
+/// or `isActive` (the `user-counts` tag).
+const USER_STATS: Policy = Policy::shared().tag(USER_COUNTS_TAG).kind(Kind::AGGREGATE);
 
 /// The user queries.
 #[derive(Default)]
@@ -69,20 +72,31 @@ impl UsersQuery {
         #[graphql(default = 100)] limit: i32,
     ) -> Result<Vec<User>> {
         let users = &state(ctx)?.users;
-        let page = cached(ctx, USERS_PAGE)
+        let loader = users.clone();
+        let ids = cached(ctx, USERS_PAGE)
             .await?
-            .load(&format!("list:{skip}:{limit}"), || users.list(skip, limit))
+            .load(&format!("list:{skip}:{limit}"), move || async move {
+                loader.page_ids(skip, limit).await
+            })
             .await?;
+        let page = match users.members(&ids).await? {
+            Some(page) => page,
+            // A member was deleted after the page was read: the page as the database has it.
+            None => {
+                request::uncacheable();
+                users.list(skip, limit).await?
+            }
+        };
         Ok(page.into_iter().map(User).collect())
     }
 
     /// Counts of users (cached; every user write invalidates it).
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn user_stats(&self, ctx: &Context<'_>) -> Result<UserStats> {
-        let users = &state(ctx)?.users;
+        let users = state(ctx)?.users.clone();
         let counts = cached(ctx, USER_STATS)
             .await?
-            .load("stats", || users.counts())
+            .load("stats", move || async move { users.counts().await })
             .await?;
         Ok(counts.into())
     }

@@ -56,7 +56,7 @@ async fn every_key_has_a_ttl_and_no_password_material() {
         format!("{p}email:work2@example.com"),
         format!("{p}{{users}}:gen"),
         format!("{p}{{users}}:list:0:100"),
-        format!("{p}{{users}}:stats"),
+        format!("{p}{{user-counts}}:stats"),
     ] {
         assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
     }

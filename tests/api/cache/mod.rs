@@ -2,12 +2,15 @@
 //! down at start, paused, or killed and restarted.
 //!
 //! By concern: `keys` (what is written to Redis, and clearing it), `stats` (`cacheStats`),
-//! `outages` (Redis down, paused, killed) and `instances` (a shared Redis, and L1).
+//! `outages` (Redis down, paused, killed), `instances` (a shared Redis, and L1), `refresh`
+//! (early refresh of lists and aggregates) and `purge` (invalidation by hand).
 use crate::helpers::{Backend, Db, TestApp};
 
 mod instances;
 mod keys;
 mod outages;
+mod purge;
+mod refresh;
 mod stats;
 
 async fn redis_app() -> TestApp {

@@ -32,6 +32,11 @@ pub trait Subject: Send + Sync + 'static {
     fn create(p: &str) -> String;
     /// Renames entity `id`.
     fn rename(id: &str, name: &str) -> String;
+    /// Deletes entity `id`; answers `x`.
+    fn delete(id: &str) -> String;
+    /// An update of entity `id` that is not a rename (a role, a flag, a price), the `step`th of
+    /// a few; answers `x { id }`.
+    fn touch(id: &str, step: usize) -> String;
     /// Reads `x { name }` by id.
     fn by_id(id: &str) -> String;
     /// Reads `x { name }` by pointer.
@@ -66,6 +71,16 @@ pub async fn create<S: Subject>(app: &TestApp, tag: &str) -> String {
 
 pub async fn rename<S: Subject>(app: &TestApp, id: &str, name: &str) {
     x(app, &S::rename(id, name)).await;
+}
+
+/// Creates entity `tag`, updates it in every way but a rename, and deletes it: one write of
+/// each other kind, each shifting or changing what pages and aggregates hold.
+pub async fn churn<S: Subject>(app: &TestApp, tag: &str) {
+    let id = create::<S>(app, tag).await;
+    for step in 0..2 {
+        x(app, &S::touch(&id, step)).await;
+    }
+    x(app, &S::delete(&id)).await;
 }
 
 /// Its name read by id.

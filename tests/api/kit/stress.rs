@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Subject, cached, create, name_by_pointer, name_of, page, rename, stored};
+use super::{Subject, cached, churn, create, name_by_pointer, name_of, page, rename, stored};
 use crate::{
     helpers::{Backend, Db, Spawn, TestApp, TestDb},
     proxy::Proxy,
@@ -19,7 +19,8 @@ type Read = (usize, Instant, u64, &'static str);
 /// Per entity: (completion time, stamp) of each write that returned, in order.
 type WriteLog = Mutex<Vec<(Instant, u64)>>;
 
-/// A randomized run: writers rename a few entities through two instances while readers read
+/// A randomized run: writers rename a few entities through two instances, and another creates,
+/// updates (in every way but a rename) and deletes others on the same page, while readers read
 /// them by id, by pointer and in pages, for `STRESS_SECS` (3 s; twice that under faults) while
 /// `faults` runs beside them. No read may return a value older than a write that had returned
 /// before the read began; afterwards every cached entry equals the database.
@@ -61,6 +62,16 @@ async fn stress<S: Subject>(a: TestApp, b: TestApp, label: &str, faults: impl Fu
                 stamp += 1;
                 rename::<S>(&apps[stamp as usize % 2], &id, &format!("s{stamp}")).await;
                 writes[u].lock().unwrap().push((Instant::now(), stamp));
+            }
+        }));
+    }
+    {
+        let apps = apps.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut k = 0usize;
+            while Instant::now() < deadline {
+                k += 1;
+                churn::<S>(&apps[k % 2], &format!("churn{k}")).await;
             }
         }));
     }

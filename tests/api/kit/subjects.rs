@@ -25,6 +25,13 @@ impl Subject for Users {
             "mutation {{ x: updateUser(id: \"{id}\", input: {{ fullName: \"{name}\" }}) {{ id }} }}"
         )
     }
+    fn delete(id: &str) -> String {
+        format!("mutation {{ x: deleteUser(id: \"{id}\") }}")
+    }
+    fn touch(id: &str, step: usize) -> String {
+        let change = ["role: ADMIN", "isActive: false"][step % 2];
+        format!("mutation {{ x: updateUser(id: \"{id}\", input: {{ {change} }}) {{ id }} }}")
+    }
     fn by_id(id: &str) -> String {
         format!("{{ x: user(id: \"{id}\") {{ name: fullName }} }}")
     }
@@ -58,6 +65,15 @@ impl Subject for Products {
     }
     fn rename(id: &str, name: &str) -> String {
         format!("mutation {{ x: updateProduct(id: {id}, input: {{ name: \"{name}\" }}) {{ id }} }}")
+    }
+    fn delete(id: &str) -> String {
+        format!("mutation {{ x: deleteProduct(id: {id}) }}")
+    }
+    fn touch(id: &str, step: usize) -> String {
+        let cents = 200 + step;
+        format!(
+            "mutation {{ x: updateProduct(id: {id}, input: {{ priceCents: {cents} }}) {{ id }} }}"
+        )
     }
     fn by_id(id: &str) -> String {
         format!("{{ x: product(id: {id}) {{ name }} }}")

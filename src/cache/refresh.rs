@@ -1,0 +1,235 @@
+//! Early refresh (XFetch: Vattani, Chierichetti and Lowenstein, VLDB 2015): a tagged entry
+//! (a list, an aggregate) close to its expiry is recomputed in the background by one request,
+//! while every request, that one included, keeps being served the entry it found.
+//!
+//! Each tagged entry records when it expires and how long it took to compute. A hit refreshes
+//! it when `now - cost * beta * ln(random) >= expiry`: rarely while the entry is young, more
+//! and more often as expiry nears, sooner for entries that are slow to compute. One refresh
+//! runs per key in a process (a claim) and across processes (the fill lease); the others go
+//! on being served.
+//!
+//! *Invariant:* a refresh is a fill like any other. It starts from a hit, which read the
+//! entry together with its tag's generation, so it loads only after reading that generation
+//! and stamps what it loaded with it: a write that commits meanwhile increments the
+//! generation, and the refreshed entry is never matched. Only an entry that is current is
+//! refreshed; an invalidated one is never served, early or late.
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde::Serialize;
+
+use super::{
+    Cache, Kind,
+    load::Lease,
+    pause::{self, Point},
+};
+
+impl Cache {
+    /// Refreshes the tagged entry `key`, found current under `generation`, in the background:
+    /// unless this process or (through the fill lease) another is refreshing it already.
+    pub(super) fn refresh_early<T, E, F, Fut>(
+        &self,
+        kind: Kind,
+        key: String,
+        generation: u64,
+        ttl: Option<Duration>,
+        load: F,
+    ) where
+        T: Serialize + Send + 'static,
+        E: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let Some(claim) = self.inner.refresh.claim(&key) else {
+            return;
+        };
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let lease = cache.take_lease(&key).await;
+            if let Lease::Busy = lease {
+                return;
+            }
+            let claimed = Refreshing {
+                _claim: claim,
+                lease,
+            };
+            cache
+                .refresh(claimed, kind, key, generation, ttl, load)
+                .await;
+        });
+    }
+
+    /// Claims the refresh of `key` now, in this process and across processes (the fill
+    /// lease): `None` when someone else is refreshing it.
+    pub(super) async fn claim_refresh(&self, key: &str) -> Option<Refreshing> {
+        let claim = self.inner.refresh.claim(key)?;
+        match self.take_lease(key).await {
+            Lease::Busy => None,
+            lease => Some(Refreshing {
+                _claim: claim,
+                lease,
+            }),
+        }
+    }
+
+    /// Runs a claimed refresh in the background.
+    pub(super) fn spawn_refresh<T, E, F, Fut>(
+        &self,
+        claimed: Refreshing,
+        kind: Kind,
+        key: String,
+        generation: u64,
+        ttl: Option<Duration>,
+        load: F,
+    ) where
+        T: Serialize + Send + 'static,
+        E: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            cache
+                .refresh(claimed, kind, key, generation, ttl, load)
+                .await
+        });
+    }
+
+    async fn refresh<T, E, F, Fut>(
+        &self,
+        claimed: Refreshing,
+        kind: Kind,
+        key: String,
+        generation: u64,
+        ttl: Option<Duration>,
+        load: F,
+    ) where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let started = Instant::now();
+        if let Ok(value) = load().await {
+            pause::maybe_pause(&self.inner.pause, Point::BeforeFill, &key).await;
+            if self.is_available() {
+                tracing::debug!(key, generation, "cache refresh");
+                let json = serde_json::to_string(&value);
+                self.fill_tagged(kind, &key, generation, ttl, started, json)
+                    .await;
+            }
+        }
+        if let Lease::Held(token) = &claimed.lease {
+            self.release_lease(&key, token).await;
+        }
+    }
+}
+
+/// A refresh this request has claimed: in this process, and across processes by the lease.
+pub(super) struct Refreshing {
+    _claim: Claim,
+    lease: Lease,
+}
+
+/// The early-refresh policy and the keys being refreshed by this process.
+pub(crate) struct EarlyRefresh {
+    /// XFetch's `beta` (`CACHE_EARLY_REFRESH`): 0 turns early refresh off; larger refreshes
+    /// earlier.
+    beta: f64,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A key claimed for a refresh; released when dropped.
+pub(crate) struct Claim {
+    key: String,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl EarlyRefresh {
+    pub(crate) fn new(beta: f64) -> Self {
+        Self {
+            beta,
+            running: Arc::default(),
+        }
+    }
+
+    /// Whether a hit on an entry expiring at `expires_ms` (milliseconds since the Unix epoch)
+    /// that took `cost_ms` to compute should refresh it now.
+    pub(crate) fn due(&self, expires_ms: u64, cost_ms: u64) -> bool {
+        if self.beta <= 0.0 {
+            return false;
+        }
+        // In (0, 1]: ln of it is <= 0, so the draw moves `now` forward.
+        let draw = 1.0 - rand::random::<f64>();
+        let early = cost_ms.max(1) as f64 * self.beta * -draw.ln();
+        now_ms() as f64 + early >= expires_ms as f64
+    }
+
+    /// Claims `key` for a refresh by this process; `None` while one is running.
+    pub(crate) fn claim(&self, key: &str) -> Option<Claim> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(key.to_owned()).then(|| Claim {
+            key: key.to_owned(),
+            running: self.running.clone(),
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch: entries are shared by every instance, so their expiry is
+/// wall-clock time.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_more_often_as_expiry_nears_and_never_when_off() {
+        let xfetch = EarlyRefresh::new(1.0);
+        let share = |left_ms: u64| {
+            let at = now_ms() + left_ms;
+            (0..2000).filter(|_| xfetch.due(at, 100)).count()
+        };
+        let (far, near) = (share(2_000), share(50));
+        assert!(
+            far < 20,
+            "refreshed {far} of 2000 hits 20 costs before expiry"
+        );
+        assert!(
+            near > 1000,
+            "refreshed only {near} of 2000 hits half a cost before expiry"
+        );
+        assert!(
+            xfetch.due(now_ms().saturating_sub(1), 1),
+            "an expired entry is due"
+        );
+        let off = EarlyRefresh::new(0.0);
+        assert!(!off.due(now_ms(), 1_000_000));
+    }
+
+    #[test]
+    fn one_refresh_per_key_at_a_time() {
+        let xfetch = EarlyRefresh::new(1.0);
+        let claim = xfetch.claim("k").expect("free");
+        assert!(xfetch.claim("k").is_none());
+        assert!(xfetch.claim("other").is_some());
+        drop(claim);
+        assert!(xfetch.claim("k").is_some());
+    }
+}

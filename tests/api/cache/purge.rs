@@ -1,0 +1,248 @@
+//! Invalidation by hand (`invalidateEntity`, `invalidateTag`, `invalidateType`), for changes
+//! made behind the API's back: counted, exact, and soft only where asked (served once more,
+//! to the one request that refreshes it).
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Db, TestApp, code};
+
+/// Runs `sql` on the app's database directly, as a migration or a fix by hand would.
+async fn behind_the_api(app: &TestApp, sql: &str) {
+    let db = &app.state.db;
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+}
+
+async fn insert_behind(app: &TestApp, email: &str) {
+    behind_the_api(
+        app,
+        &format!(
+            "INSERT INTO users (email, full_name, password_hash, is_active, role, created_at, \
+             updated_at, version) VALUES ('{email}', 'Behind', 'x', TRUE, 'user', \
+             '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 1)"
+        ),
+    )
+    .await;
+}
+
+async fn admin_ok(app: &TestApp, query: &str) -> Value {
+    let body = app.gql(query, json!({})).await;
+    assert!(body["errors"].is_null(), "{query}: {body}");
+    body["data"].clone()
+}
+
+fn total(body: &Value) -> u64 {
+    body["data"]["userStats"]["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_purge_drops_its_entry_and_the_responses_built_from_it() {
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = TestApp::spawn(backend, Db::Sqlite).await.unwrap();
+        let id = app.create_user("purged@example.com", "USER").await;
+        let by_id = format!("{{ user(id: \"{id}\") {{ fullName }} }}");
+        for _ in 0..3 {
+            admin_ok(&app, &by_id).await;
+        }
+        behind_the_api(
+            &app,
+            &format!("UPDATE users SET full_name = 'Fixed' WHERE id = {id}"),
+        )
+        .await;
+        // The cache cannot know: it serves what it holds until told.
+        assert_ne!(admin_ok(&app, &by_id).await["user"]["fullName"], "Fixed");
+        let purged = admin_ok(
+            &app,
+            &format!("mutation {{ invalidateEntity(type: \"user\", id: \"{id}\") {{ entries responses soft }} }}"),
+        )
+        .await;
+        let purged = &purged["invalidateEntity"];
+        assert_eq!(purged["entries"], 1, "{backend:?}: {purged}");
+        assert!(
+            purged["responses"].as_i64().unwrap() >= 1,
+            "{backend:?}: {purged}"
+        );
+        assert_eq!(purged["soft"], false);
+        assert_eq!(admin_ok(&app, &by_id).await["user"]["fullName"], "Fixed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_purge_counts_its_entries_and_drops_every_page() {
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = TestApp::spawn(backend, Db::Sqlite).await.unwrap();
+        for i in 0..12 {
+            app.create_user(&format!("tagged{i}@example.com"), "USER")
+                .await;
+        }
+        let pages = [
+            "{ users(skip: 0, limit: 10) { email } }",
+            "{ users(skip: 10, limit: 10) { email } }",
+        ];
+        for page in pages {
+            for _ in 0..3 {
+                admin_ok(&app, page).await;
+            }
+        }
+        insert_behind(&app, "behind@example.com").await;
+        let second = admin_ok(&app, pages[1]).await;
+        assert_eq!(second["users"].as_array().unwrap().len(), 3, "{second}");
+        let purged = admin_ok(
+            &app,
+            "mutation { invalidateTag(tag: \"users\") { entries responses soft } }",
+        )
+        .await;
+        let purged = &purged["invalidateTag"];
+        assert_eq!(purged["entries"], 2, "{backend:?}: {purged}");
+        assert!(
+            purged["responses"].as_i64().unwrap() >= 2,
+            "{backend:?}: {purged}"
+        );
+        let second = admin_ok(&app, pages[1]).await;
+        let emails: Vec<&str> = second["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            emails.last(),
+            Some(&"behind@example.com"),
+            "{backend:?}: {second}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soft_purge_serves_the_old_value_at_most_once_while_it_refreshes() {
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = TestApp::spawn(backend, Db::Sqlite).await.unwrap();
+        let stats = "{ userStats { total } }";
+        assert_eq!(total(&app.gql(stats, json!({})).await), 1);
+        insert_behind(&app, "soft@example.com").await;
+        assert_eq!(total(&app.gql(stats, json!({})).await), 1, "not cached");
+        let purged = admin_ok(
+            &app,
+            "mutation { invalidateTag(tag: \"user-counts\", soft: true) { entries soft } }",
+        )
+        .await;
+        assert_eq!(
+            purged["invalidateTag"],
+            json!({ "entries": 1, "soft": true }),
+            "{backend:?}"
+        );
+        // Many readers at once: at most one is served the old count.
+        let readers: Vec<_> = (0..8).map(|_| app.spawn_gql(stats.to_owned())).collect();
+        let mut old = 0;
+        for reader in readers {
+            match total(&reader.await.unwrap()) {
+                1 => old += 1,
+                2 => {}
+                other => panic!("{backend:?}: total {other}"),
+            }
+        }
+        assert!(
+            old <= 1,
+            "{backend:?}: the old count was served {old} times"
+        );
+        for _ in 0..3 {
+            assert_eq!(total(&app.gql(stats, json!({})).await), 2, "{backend:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_after_a_soft_purge_ends_the_stale_value_at_once() {
+    let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    let stats = "{ userStats { total } }";
+    app.gql(stats, json!({})).await;
+    admin_ok(
+        &app,
+        "mutation { invalidateTag(tag: \"user-counts\", soft: true) { entries } }",
+    )
+    .await;
+    app.create_user("after-soft@example.com", "USER").await;
+    assert_eq!(
+        total(&app.gql(stats, json!({})).await),
+        2,
+        "a soft purge outlived a write"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_purge_drops_every_entity_and_what_is_derived_from_them() {
+    let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    let id = app.create_user("typed@example.com", "USER").await;
+    app.user(&id).await;
+    admin_ok(&app, "{ users { email } userStats { total } }").await;
+    behind_the_api(
+        &app,
+        &format!("UPDATE users SET full_name = 'Typed' WHERE id = {id}"),
+    )
+    .await;
+    insert_behind(&app, "typed-behind@example.com").await;
+    let purged = admin_ok(
+        &app,
+        "mutation { invalidateType(type: \"user\") { entries responses } }",
+    )
+    .await;
+    // user:1 and user:{id}, at least, then the page and the counts.
+    assert!(
+        purged["invalidateType"]["entries"].as_i64().unwrap() >= 4,
+        "{purged}"
+    );
+    assert_eq!(app.name_of(&id).await, "Typed");
+    let after = admin_ok(&app, "{ users { email } userStats { total } }").await;
+    assert_eq!(after["userStats"]["total"], 3, "{after}");
+    assert_eq!(after["users"].as_array().unwrap().len(), 3, "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purges_are_for_admins_and_check_their_arguments() {
+    let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    let bad = [
+        (
+            "mutation { invalidateEntity(type: \"nope\", id: \"1\") { entries } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation { invalidateEntity(type: \"user\", id: \"x\") { entries } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation { invalidateTag(tag: \"*\") { entries } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation { invalidateTag(tag: \"\") { entries } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation { invalidateType(type: \"email\") { entries } }",
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (query, expected) in bad {
+        assert_eq!(code(&app.gql(query, json!({})).await), expected, "{query}");
+    }
+    let (_, token) = app.user_with_token("plain@example.com").await;
+    for query in [
+        "mutation { invalidateEntity(type: \"user\", id: \"1\") { entries } }",
+        "mutation { invalidateTag(tag: \"users\") { entries } }",
+        "mutation { invalidateType(type: \"user\") { entries } }",
+    ] {
+        assert_eq!(
+            code(&app.gql_as(Some(&token), query, json!({})).await),
+            "FORBIDDEN",
+            "{query}"
+        );
+        assert_eq!(
+            code(&app.gql_as(None, query, json!({})).await),
+            "UNAUTHENTICATED",
+            "{query}"
+        );
+    }
+}
