@@ -8,6 +8,7 @@
 //! * `access`: single entries, dispatched to the backend through L1;
 //! * `tagged`: the generic get-or-load helper any resolver can use ([`Cache::tagged`]), and
 //!   invalidation by tag;
+//! * [`tags`]: the tags a response was built from (`Cache-Tag`);
 //! * `load`: what a miss does (single-flight, leases, the fill's pause point);
 //! * `refresh`: early refresh of tagged entries close to expiry (XFetch);
 //! * `admin`: `clearCache` and `cacheStats`;
@@ -44,6 +45,7 @@ pub mod responses;
 mod stats;
 mod store;
 mod tagged;
+pub mod tags;
 pub mod trust;
 mod ttl;
 mod users;

@@ -35,6 +35,9 @@ pub struct Reads {
     pub deps: Vec<(String, Arc<Entry>)>,
     /// False once anything was answered other than from a cache entry.
     pub uncacheable: bool,
+    /// Tags (`users`) and entities (`user:42`) answered without an entry (loaded), for
+    /// `Cache-Tag`: what entries were read names itself through `deps`.
+    pub named: Vec<String>,
     /// The response depends on who asked (`me`).
     pub caller: Option<i64>,
     /// The request needed an authenticated caller.
@@ -126,6 +129,7 @@ pub(crate) fn replay(captured: &Reads) {
             }
         }
         r.uncacheable |= captured.uncacheable;
+        r.named.extend(captured.named.iter().cloned());
         r.authenticated |= captured.authenticated;
         r.admin |= captured.admin;
         if r.caller.is_none() {
@@ -159,6 +163,12 @@ pub(crate) fn ran(key: &str, name: &str) {
 /// The request was answered from `entry` at `key`.
 pub(crate) fn record(key: &str, entry: &Arc<Entry>) {
     with(|r| r.deps.push((key.to_owned(), entry.clone())));
+}
+
+/// The request was answered from what `tag` (a tag, or `kind:id`) names, but not from an
+/// entry of it.
+pub(crate) fn named(tag: impl FnOnce() -> String) {
+    with(|r| r.named.push(tag()));
 }
 
 /// The request was answered from something other than a cache entry (an extension's

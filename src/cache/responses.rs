@@ -34,6 +34,8 @@ pub struct CachedResponse {
     pub body: Bytes,
     /// The `Cache-Control` value async-graphql computed for it.
     pub cache_control: Option<String>,
+    /// The `Cache-Tag` value: the tags it was built from.
+    pub cache_tag: Option<String>,
     /// (key, entry) pairs that must still be current.
     pub deps: Vec<(String, Arc<Entry>)>,
     /// Served only to this caller, when set.
@@ -50,6 +52,16 @@ pub struct CachedResponse {
     /// Not served after this: its oldest entry's age limit (a response is no older than the
     /// entries it is built from may be).
     deadline: Instant,
+}
+
+/// A response's body and the headers kept with it.
+pub struct Body {
+    /// The JSON body.
+    pub body: Bytes,
+    /// The `Cache-Control` value async-graphql computed for it.
+    pub cache_control: Option<String>,
+    /// The `Cache-Tag` value: the tags it was built from.
+    pub cache_tag: Option<String>,
 }
 
 /// Expires each response at its deadline.
@@ -163,8 +175,11 @@ impl Responses {
     pub fn keep<'a>(
         &self,
         key: &str,
-        body: Bytes,
-        cache_control: Option<String>,
+        Body {
+            body,
+            cache_control,
+            cache_tag,
+        }: Body,
         reads: Reads,
         roots: impl Iterator<Item = &'a str>,
         introspection: bool,
@@ -188,6 +203,7 @@ impl Responses {
         let response = CachedResponse {
             body,
             cache_control,
+            cache_tag,
             checked: AtomicU64::new(0),
             deadline,
             deps: reads.deps,

@@ -38,6 +38,7 @@ impl Cache {
     {
         if !self.is_available() || !is_entry_name(name) {
             self.counted_miss(kind);
+            super::request::named(|| tag.to_owned());
             return load().await;
         }
         let key = self.key(format_args!("{{{tag}}}:{name}"));
@@ -67,9 +68,11 @@ impl Cache {
             Err(err) => {
                 self.failed(kind, &err);
                 self.counted_miss(kind);
+                super::request::named(|| tag.to_owned());
                 return load().await;
             }
         };
+        super::request::named(|| tag.to_owned());
         let recheck = || async {
             match self.read_tagged::<T>(tag, &gen_key, &key).await {
                 Ok(Tagged::Hit(value, _)) => Some(value),

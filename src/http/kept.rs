@@ -1,19 +1,22 @@
 //! Serving a kept whole response: found under the request's key (per caller when it depends on
 //! one), to a caller who may have it, only while every entry it was built from is current.
+use std::sync::Arc;
+
 use super::{HttpState, respond::json_response};
 use crate::{
+    cache::responses::CachedResponse,
     config::Introspection,
     graphql::{RequestAuth, RequestKey},
 };
 
 /// A kept response this caller may have and that is still current. A response that depends
 /// on its caller is kept per caller: it is looked for once the caller is known (a bearer
-/// token, resolved now rather than by the first guard).
+/// token, resolved now rather than by the first guard). Returned with what it was kept as.
 pub(super) async fn kept(
     state: &HttpState,
     auth: &RequestAuth,
     key: &RequestKey,
-) -> Option<axum::response::Response> {
+) -> Option<(axum::response::Response, Arc<CachedResponse>)> {
     let app = &state.app;
     let cache = &app.cache;
     let responses = cache.responses()?;
@@ -48,8 +51,10 @@ pub(super) async fn kept(
         return None;
     }
     responses.served();
-    Some(json_response(
+    let response = json_response(
         hit.body.clone(),
         hit.cache_control.as_deref(),
-    ))
+        hit.cache_tag.as_deref(),
+    );
+    Some((response, hit))
 }

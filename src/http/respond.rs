@@ -5,7 +5,7 @@ use async_graphql::{Response, ServerError};
 use axum::{
     Json,
     body::Body,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     response::IntoResponse,
 };
 use bytes::Bytes;
@@ -18,8 +18,13 @@ pub fn refuse(status: StatusCode, code: &str, message: String) -> axum::response
 }
 
 /// A 200 GraphQL response with a body serialized already.
-pub fn json_response(body: Bytes, cache_control: Option<&str>) -> axum::response::Response {
+pub fn json_response(
+    body: Bytes,
+    cache_control: Option<&str>,
+    cache_tag: Option<&str>,
+) -> axum::response::Response {
     let mut response = axum::response::Response::new(Body::from(body));
+    with_cache_tag(&mut response, cache_tag);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -29,6 +34,15 @@ pub fn json_response(body: Bytes, cache_control: Option<&str>) -> axum::response
         headers.insert(header::CACHE_CONTROL, value);
     }
     response
+}
+
+/// Names the tags the response was built from (`Cache-Tag`), for a CDN to purge by.
+pub fn with_cache_tag(response: &mut axum::response::Response, cache_tag: Option<&str>) {
+    if let Some(value) = cache_tag.and_then(|v| HeaderValue::from_str(v).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("cache-tag"), value);
+    }
 }
 
 /// Gives every error an `extensions.code` (async-graphql's own parse and validation errors

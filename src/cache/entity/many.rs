@@ -8,6 +8,7 @@
 use futures::future::join_all;
 
 use super::{EntityCache, Source, Versioned};
+use crate::cache::request;
 use crate::db::DbError;
 
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
@@ -18,6 +19,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         let kind = self.kinds.0;
         if !self.cache.is_available() {
             self.cache.counted_miss(kind);
+            for id in ids {
+                request::named(|| format!("{}:{id}", E::KIND));
+            }
             return self.loaded_in_order(ids).await;
         }
         let keys: Vec<String> = ids.iter().map(|&id| self.key(id)).collect();
@@ -34,6 +38,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 Ok(None) => {}
                 Err(err) => self.cache.failed(kind, &err),
             }
+            request::named(|| format!("{}:{id}", E::KIND));
             missing.push(id);
             found.push(None);
         }

@@ -19,7 +19,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{
     Cache, CacheError, Kind,
     protocol::{self, ABSENT},
-    ttl,
+    request, ttl,
 };
 use crate::db::DbError;
 
@@ -120,6 +120,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         let kind = self.kinds.0;
         if !self.cache.is_available() {
             self.cache.counted_miss(kind);
+            request::named(|| format!("{}:{id}", E::KIND));
             return self.source.load(id).await;
         }
         let key = self.key(id);
@@ -135,9 +136,11 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             Err(err) => {
                 self.cache.failed(kind, &err);
                 self.cache.counted_miss(kind);
+                request::named(|| format!("{}:{id}", E::KIND));
                 return self.source.load(id).await;
             }
         }
+        request::named(|| format!("{}:{id}", E::KIND));
         let recheck = || async { self.read(&key).await.ok().flatten() };
         let load = || self.source.load(id);
         let fill = |found: &Option<E>| self.fill(id, found.clone());

@@ -11,9 +11,12 @@ use axum::{
 };
 use bytes::Bytes;
 
-use super::Arrived;
+use super::{Arrived, debug};
 use crate::{
-    cache::request::{self, RequestScope},
+    cache::{
+        request::{self, RequestScope},
+        responses::{self, CachedResponse},
+    },
     config::Introspection,
     graphql::{
         RequestAuth, RequestKey,
@@ -23,7 +26,7 @@ use crate::{
         HttpState,
         client::client_addr,
         kept::kept,
-        respond::{first_operation_name, json_response, refuse, with_codes},
+        respond::{first_operation_name, json_response, refuse, with_cache_tag, with_codes},
     },
     telemetry::Served,
 };
@@ -68,11 +71,15 @@ pub(super) async fn execute(
             .map(|v| v.as_bytes()),
     );
     // Bytes seen before are looked up as they are: no parsing, resolving or keying again.
+    let debug = debug::wanted(state, parts, &auth).await;
     let known = state.preparer.known(method, arrived.raw());
     if let Some(known) = &known
-        && let Some(response) = lookup(state, &auth, &known.key, &scope).await
+        && let Some((response, hit)) = lookup(state, &auth, &known.key, &scope).await
     {
         finished(state, known.operation.as_deref(), true, true, started);
+        if debug {
+            return debug::annotate(&state.app.cache, response, "hit", &hit.deps, started).await;
+        }
         return response;
     }
     let request = match arrived.parse() {
@@ -121,6 +128,14 @@ pub(super) async fn execute(
         answer.cached,
         started,
     );
+    if debug {
+        let (how, deps) = match &answer.hit {
+            Some(hit) => ("hit", hit.deps.clone()),
+            None if answer.kept => ("kept", scope.reads().deps),
+            None => ("built", scope.reads().deps),
+        };
+        return debug::annotate(&state.app.cache, answer.response, how, &deps, started).await;
+    }
     answer.response
 }
 
@@ -132,7 +147,7 @@ async fn lookup(
     auth: &RequestAuth,
     key: &RequestKey,
     scope: &RequestScope,
-) -> Option<axum::response::Response> {
+) -> Option<(axum::response::Response, Arc<CachedResponse>)> {
     request::scope(scope.sibling(), Box::pin(kept(state, auth, key))).await
 }
 
@@ -160,6 +175,8 @@ struct Answer {
     ok: bool,
     cached: bool,
     kept: bool,
+    /// The kept response it was served as, when the response cache gave it.
+    hit: Option<Arc<CachedResponse>>,
     response: axum::response::Response,
 }
 
@@ -170,6 +187,7 @@ impl Answer {
             ok: false,
             cached: false,
             kept: false,
+            hit: None,
             response,
         }
     }
@@ -187,11 +205,12 @@ async fn respond(
     look: bool,
 ) -> Answer {
     let app = &state.app;
-    if look && let Some(response) = lookup(state, &auth, &resolved.key, scope).await {
+    if look && let Some((response, hit)) = lookup(state, &auth, &resolved.key, scope).await {
         return Answer {
             ok: true,
             cached: true,
             kept: false,
+            hit: Some(hit),
             response,
         };
     }
@@ -249,6 +268,10 @@ async fn respond(
     };
     let response = with_codes(response, app.config.limits.max_errors);
     let ok = response.is_ok();
+    let reads = scope.reads();
+    let cache_tag = ok
+        .then(|| app.cache.cache_tag(&reads.deps, &reads.named))
+        .flatten();
     if let Some(responses) = app.cache.responses()
         && ok
         && response.http_headers.is_empty()
@@ -258,11 +281,15 @@ async fn respond(
         let cache_control = response.cache_control.value();
         let mut was_kept = false;
         if query && let async_graphql::Value::Object(data) = &response.data {
+            let kept = responses::Body {
+                body: body.clone(),
+                cache_control: cache_control.clone(),
+                cache_tag: cache_tag.clone(),
+            };
             was_kept = responses.keep(
                 &key.0,
-                body.clone(),
-                cache_control.clone(),
-                scope.reads(),
+                kept,
+                reads,
                 data.keys().map(|root| root.as_str()),
                 introspection,
             );
@@ -271,13 +298,17 @@ async fn respond(
             ok: true,
             cached: false,
             kept: was_kept,
-            response: json_response(body, cache_control.as_deref()),
+            hit: None,
+            response: json_response(body, cache_control.as_deref(), cache_tag.as_deref()),
         };
     }
+    let mut response = GraphQLResponse::from(response).into_response();
+    with_cache_tag(&mut response, cache_tag.as_deref());
     Answer {
         ok,
         cached: false,
         kept: false,
-        response: GraphQLResponse::from(response).into_response(),
+        hit: None,
+        response,
     }
 }

@@ -4,6 +4,7 @@
 //! mutation over GET. Then [`crate::graphql::Preparer`] resolves and checks the request, and
 //! the response cache is consulted under the key of what will actually run (`answer`).
 mod answer;
+mod debug;
 
 use std::sync::Arc;
 
