@@ -39,7 +39,10 @@ use tokio::{
     time::Instant,
 };
 
+mod counts;
 mod tracking;
+
+pub use counts::L1Counts;
 
 use super::entry::Entry;
 
@@ -83,6 +86,8 @@ pub struct L1 {
     /// When the last completed barrier round began (nanoseconds since `origin`).
     last_round: AtomicU64,
     origin: Instant,
+    /// What it did, for `/metrics`.
+    pub counts: L1Counts,
 }
 
 /// The sequence number a read saw before going to Redis.
@@ -119,6 +124,7 @@ impl L1 {
             barrier: OnceLock::new(),
             last_round: AtomicU64::new(0),
             origin: Instant::now(),
+            counts: L1Counts::default(),
         }
     }
 
@@ -225,6 +231,7 @@ impl L1 {
 
     /// Drops `key`: it changed in Redis (or this process just wrote it).
     pub fn invalidate(&self, key: &str) {
+        L1Counts::add(&self.counts.invalidations, 1);
         let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
         // Before the marker, which may be evicted as soon as it is in.
         self.recent(key).fetch_max(at, Ordering::AcqRel);
@@ -240,6 +247,7 @@ impl L1 {
 
     /// Drops everything, and every fill that read before now.
     pub fn flush(&self) {
+        L1Counts::add(&self.counts.flushes, 1);
         let at = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
         self.valid_from.store(at, Ordering::Release);
         self.slots.invalidate_all();
@@ -259,6 +267,12 @@ impl L1 {
 
     /// Completes a barrier round that began at `began` for everyone `waiting`.
     fn finish_round(&self, began: Instant, ok: bool, waiting: Vec<oneshot::Sender<bool>>) {
+        let counter = if ok {
+            &self.counts.rounds
+        } else {
+            &self.counts.failed_rounds
+        };
+        L1Counts::add(counter, 1);
         if ok {
             self.last_round
                 .fetch_max(self.nanos(began), Ordering::AcqRel);

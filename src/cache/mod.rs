@@ -207,6 +207,11 @@ impl Cache {
         self.l1().is_some_and(|l1| l1.get(key).is_some())
     }
 
+    /// L1's event counts, when L1 is configured (see [`l1::L1Counts`]).
+    pub fn l1_counts(&self) -> Option<[(&'static str, u64); 6]> {
+        self.l1().map(|l1| l1.counts.snapshot())
+    }
+
     /// Whether L1 is serving (configured, and its tracking connection is up).
     pub fn l1_live(&self) -> bool {
         self.l1().is_some_and(|l1| l1.is_live())

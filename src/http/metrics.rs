@@ -22,6 +22,11 @@ pub async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
         "redis" => i64::from(cache.is_available()),
         _ => -1,
     });
+    for (event, count) in cache.l1_counts().into_iter().flatten() {
+        m.l1_events
+            .with_label_values(&[event])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
     let mut body = Vec::new();
     match TextEncoder::new().encode(&m.registry.gather(), &mut body) {
         Ok(()) => (

@@ -2,7 +2,9 @@
 //! one process), the request counters the GraphQL handler records, and the breaker and Redis
 //! gauges `GET /metrics` sets at scrape. The cache layer registers its counters here too.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use std::{
     collections::HashSet,
@@ -20,6 +22,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pub(crate) breaker_open: IntGauge,
     pub(crate) redis_up: IntGauge,
+    /// L1's counts since start, by event (set at scrape from `cache::l1::L1Counts`).
+    pub(crate) l1_events: IntGaugeVec,
 }
 
 impl Metrics {
@@ -51,6 +55,15 @@ impl Metrics {
             "cachegraph_redis_up",
             "1 when the Redis backend answers, 0 when not, -1 without a Redis backend.",
         )?;
+        let l1_events = IntGaugeVec::new(
+            Opts::new(
+                "cachegraph_l1_events",
+                "L1 since start, by event: reads served from it and fetched from Redis, \
+                 invalidations, flushes, barrier rounds (done and failed).",
+            ),
+            &["event"],
+        )?;
+        registry.register(Box::new(l1_events.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(breaker_open.clone()))?;
@@ -63,6 +76,7 @@ impl Metrics {
             latency,
             breaker_open,
             redis_up,
+            l1_events,
         })
     }
 

@@ -29,7 +29,7 @@ Options (defaults in brackets):
                        (+ parsed documents), all (+ whole responses: the server's defaults);
                        the other backends run with every layer
                        [entries,l1,parsed,all without --backends, all with --backends]
-  --workloads LIST     W0,W1,W2,W3,W4                               [W0,W1,W2,W3,W4]
+  --workloads LIST     W0,W1,W2,W3,W4,W5                            [all]
   --users N            seeded users user{i}@example.com (N >= 100)  [10000]
   --connections N      concurrent keep-alive connections            [32]
   --tokens MODE        shared: every connection sends the admin's token; per-connection:

@@ -223,7 +223,7 @@ mod tests {
     fn defaults_and_options() {
         let a = run(&[]).unwrap();
         assert_eq!(a.databases, [DbKind::Sqlite, DbKind::Postgres]);
-        assert_eq!(a.workloads.len(), 5);
+        assert_eq!(a.workloads.len(), 6);
         assert_eq!((a.users, a.connections), (10_000, 32));
         assert_eq!(a.duration, Duration::from_secs(8));
         assert_eq!(a.server_cpus.as_deref(), Some("1"));

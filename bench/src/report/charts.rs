@@ -4,7 +4,7 @@
 //! - `layers-<db>.svg`: throughput by cache layer, `none` and each configuration of the
 //!   laddered backend side by side (`layer_chart`);
 //! - `latency-<db>.svg`: p99 with p50 inside, workload × backend, log scale;
-//! - `p99-writes-<db>.svg`: p99 of W4's reads and writes apart, beside the read-only workloads
+//! - `p99-writes-<db>.svg`: p99 of W4's and W5's reads and writes apart, beside the read-only workloads
 //!   (`write_chart`);
 //! - `sources-<db>.svg`: where the answers came from, stacked (`sources`).
 //!
@@ -35,7 +35,7 @@ const CAPTIONS: [(&str, &str); 5] = [
     ),
     (
         "p99-writes-",
-        "p99 under writes: W4's reads and writes apart, beside the read-only workloads.",
+        "p99 under writes: W4's and W5's reads and writes apart, beside the read-only workloads.",
     ),
     (
         "sources-",

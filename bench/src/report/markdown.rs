@@ -45,7 +45,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "- Users: {} · connections: {} · tokens: {} · measured window: {} s · warm-up: {} s (W3 and W4: after asking for every user twice) · id distribution: {}",
+            "- Users: {} · connections: {} · tokens: {} · measured window: {} s · warm-up: {} s (W3–W5: after asking for every user twice) · id distribution: {}",
             self.users,
             self.connections,
             if self.per_connection_tokens {

@@ -72,7 +72,7 @@ impl Report {
                 log,
                 y_max: None,
                 note: Some(format!(
-                    "W4: 95% user(id) reads and 5% updateUser writes, measured apart; the others read only ({})",
+                    "W4: 95% user(id) reads / 5% updateUser; W5: 80% reads (ids and the first page) / 20% updateUser; reads and writes measured apart; the others read only ({})",
                     if log { "log scale: the values span more than 20×" } else { "linear scale" }
                 )),
                 format: ms,

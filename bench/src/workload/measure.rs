@@ -51,7 +51,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         Workload::W0 => Op::Typename,
         Workload::W1 => Op::User(spec.hot_id),
         Workload::W2 => Op::List,
-        Workload::W3 | Workload::W4 => Op::User(spec.picker.pick(&mut rand::rng())),
+        Workload::W3 | Workload::W4 | Workload::W5 => Op::User(spec.picker.pick(&mut rand::rng())),
     };
     let mut body = Vec::new();
     cold_op.body(&mut body);
@@ -78,7 +78,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     // W3 and W4 ask for any of the users: every one of them is asked for first (`prefill`).
     let mut prefilled = 0;
-    if matches!(spec.workload, Workload::W3 | Workload::W4) {
+    if matches!(spec.workload, Workload::W3 | Workload::W4 | Workload::W5) {
         progress
             .bar
             .set_message(format!("{} prefill: every user, twice", progress.label));

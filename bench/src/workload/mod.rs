@@ -1,6 +1,6 @@
 //! The workloads, the checks every response goes through, and the load loop.
 //!
-//! This file owns the catalogue of workloads (W0–W4: names, parsing, descriptions) and the
+//! This file owns the catalogue of workloads (W0–W5: names, parsing, descriptions) and the
 //! module's public face; the parts live beside it, each with one concern:
 //!
 //! - `picker`: the seeded layout and how W3/W4 choose ids;
@@ -38,15 +38,17 @@ pub enum Workload {
     W2,
     W3,
     W4,
+    W5,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::W0,
         Workload::W1,
         Workload::W2,
         Workload::W3,
         Workload::W4,
+        Workload::W5,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -56,6 +58,7 @@ impl Workload {
             "W2" => Some(Self::W2),
             "W3" => Some(Self::W3),
             "W4" => Some(Self::W4),
+            "W5" => Some(Self::W5),
             _ => None,
         }
     }
@@ -67,12 +70,13 @@ impl Workload {
             Self::W2 => "W2",
             Self::W3 => "W3",
             Self::W4 => "W4",
+            Self::W5 => "W5",
         }
     }
 
-    /// Whether some of its requests are writes (W4).
+    /// Whether some of its requests are writes (W4, W5).
     pub fn has_writes(self) -> bool {
-        self == Self::W4
+        matches!(self, Self::W4 | Self::W5)
     }
 
     /// A few words, for chart labels.
@@ -84,6 +88,7 @@ impl Workload {
             Self::W2 => "users, limit 100".into(),
             Self::W3 => format!("user(id), {dist}"),
             Self::W4 => "95% read, 5% write".into(),
+            Self::W5 => "80% read (ids, pages), 20% write".into(),
         }
     }
 
@@ -96,6 +101,9 @@ impl Workload {
             Self::W2 => "users(skip: 0, limit: 100)".into(),
             Self::W3 => format!("user(id), {dist} id"),
             Self::W4 => format!("95% user(id) / 5% updateUser, {dist} id"),
+            Self::W5 => {
+                format!("40% user(id) / 40% users(skip: 0, limit: 100) / 20% updateUser, {dist} id")
+            }
         }
     }
 }

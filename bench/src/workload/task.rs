@@ -27,6 +27,8 @@ use crate::http::Conn;
 pub(super) const MAX_SAMPLES: usize = 10;
 /// Share of W4's requests that are writes.
 const WRITE_SHARE: f64 = 0.05;
+/// Share of W5's requests that are writes (its reads are half by id, half the first page).
+const W5_WRITE_SHARE: f64 = 0.2;
 
 /// What the connection tasks of one run share: the spec, the window, live counters, samples.
 pub(super) struct Shared {
@@ -91,6 +93,17 @@ fn choose(shared: &Shared, rng: &mut SmallRng) -> Op {
                 return Op::Write(id, n);
             }
             Op::User(spec.picker.pick(rng))
+        }
+        Workload::W5 => {
+            if rng.random_bool(W5_WRITE_SHARE)
+                && let Some((id, n)) = spec.writes.claim(&spec.picker, rng)
+            {
+                return Op::Write(id, n);
+            }
+            match rng.random_bool(0.5) {
+                true => Op::List,
+                false => Op::User(spec.picker.pick(rng)),
+            }
         }
     }
 }

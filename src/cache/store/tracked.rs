@@ -15,7 +15,12 @@ use std::{
 };
 
 use super::{RedisBackend, Store};
-use crate::cache::{CacheError, ServerInfo, entry::Entry, l1::L1, request};
+use crate::cache::{
+    CacheError, ServerInfo,
+    entry::Entry,
+    l1::{L1, L1Counts},
+    request,
+};
 
 /// Redis with L1 in front.
 pub struct Tracked {
@@ -79,9 +84,14 @@ impl Tracked {
                 return None;
             }
         }
-        keys.iter()
+        let held = keys
+            .iter()
             .map(|k| self.l1.get(k).map(Some))
-            .collect::<Option<Vec<_>>>()
+            .collect::<Option<Vec<_>>>();
+        if held.is_some() {
+            L1Counts::add(&self.l1.counts.served, keys.len() as u64);
+        }
+        held
     }
 }
 
@@ -91,6 +101,7 @@ impl Store for Tracked {
             return Ok(held.pop().flatten());
         }
         let fence = self.l1.fence();
+        L1Counts::add(&self.l1.counts.fetched, 1);
         Ok(self
             .redis
             .get_raw(key)
@@ -103,6 +114,7 @@ impl Store for Tracked {
             return Ok(held);
         }
         let fence = self.l1.fence();
+        L1Counts::add(&self.l1.counts.fetched, keys.len() as u64);
         let raw = self.redis.mget_raw(keys).await?;
         Ok(keys
             .iter()
