@@ -197,6 +197,12 @@ impl Cache {
         self.inner.health.trip(err);
     }
 
+    /// Whether a kept response whose tagged entries expire soonest at `soonest` (expiry, load
+    /// cost in ms) should be passed over once so that they are refreshed early.
+    pub fn refresh_due(&self, soonest: Option<(u64, u64)>) -> bool {
+        self.inner.refresh.response_due(soonest)
+    }
+
     /// The response cache, when enabled.
     pub fn responses(&self) -> Option<&responses::Responses> {
         self.inner.responses.as_ref()

@@ -177,6 +177,12 @@ impl EarlyRefresh {
         now_ms() as f64 + early >= expires_ms as f64
     }
 
+    /// Whether a kept response built from entries whose earliest recorded expiry and cost are
+    /// `soonest` should be passed over once, so that its entries are read (and refreshed).
+    pub(crate) fn response_due(&self, soonest: Option<(u64, u64)>) -> bool {
+        soonest.is_some_and(|(expires, cost)| self.due(expires, cost))
+    }
+
     /// Claims `key` for a refresh by this process; `None` while one is running.
     pub(crate) fn claim(&self, key: &str) -> Option<Claim> {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
@@ -185,6 +191,14 @@ impl EarlyRefresh {
             running: self.running.clone(),
         })
     }
+}
+
+/// The expiry and load cost (ms) a tagged entry records, if it does.
+pub(crate) fn expiry(raw: &str) -> Option<(u64, u64)> {
+    Some((
+        super::protocol::header_number(raw, "x")?,
+        super::protocol::header_number(raw, "c")?,
+    ))
 }
 
 /// Milliseconds since the Unix epoch: entries are shared by every instance, so their expiry is

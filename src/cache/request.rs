@@ -11,7 +11,10 @@
 //!   time.
 //!
 //! [`Policy`]: super::policy::Policy
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use tokio::time::Instant;
 
@@ -25,6 +28,9 @@ tokio::task_local! {
 pub struct RequestScope {
     start: Instant,
     reads: Mutex<Reads>,
+    /// Set when the kept response this request would have been served drew its entries due
+    /// for an early refresh: its tagged hits refresh (shared by a request's records).
+    refresh: Arc<AtomicBool>,
 }
 
 /// The cache entries a response was built from, and what else it depends on.
@@ -77,6 +83,7 @@ impl RequestScope {
         Arc::new(Self {
             start: Instant::now(),
             reads: Mutex::new(Reads::default()),
+            refresh: Arc::default(),
         })
     }
 
@@ -85,6 +92,7 @@ impl RequestScope {
         Arc::new(Self {
             start: self.start,
             reads: Mutex::new(Reads::default()),
+            refresh: self.refresh.clone(),
         })
     }
 
@@ -102,9 +110,13 @@ pub(crate) async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut:
 /// Runs `fut` recording into a record of its own (begun when the current one began, if any)
 /// and returns what it read, to be [`replay`]ed wherever its result is used.
 pub(crate) async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
+    let (start, refresh) = SCOPE
+        .try_with(|s| (s.start, s.refresh.clone()))
+        .unwrap_or_else(|_| (Instant::now(), Arc::default()));
     let scope = Arc::new(RequestScope {
-        start: started().unwrap_or_else(Instant::now),
+        start,
         reads: Mutex::new(Reads::default()),
+        refresh,
     });
     let out = SCOPE.scope(scope.clone(), fut).await;
     // The record is ours alone once `fut` is done: taken, not copied.
@@ -139,6 +151,18 @@ pub(crate) fn replay(captured: &Reads) {
             r.uncacheable = true;
         }
     });
+}
+
+/// Asks the current request's tagged hits to refresh their entries early.
+pub fn want_refresh() {
+    let _ = SCOPE.try_with(|s| s.refresh.store(true, Ordering::Relaxed));
+}
+
+/// Whether the current request's tagged hits should refresh their entries early.
+pub(crate) fn refresh_wanted() -> bool {
+    SCOPE
+        .try_with(|s| s.refresh.load(Ordering::Relaxed))
+        .unwrap_or(false)
 }
 
 /// When the current request began, if running in a scope.

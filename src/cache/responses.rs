@@ -49,6 +49,9 @@ pub struct CachedResponse {
     pub introspection: bool,
     /// When its dependencies were last all seen current (`Cache::still_current` keeps it).
     pub checked: AtomicU64,
+    /// The earliest expiry (and its load cost, ms) its tagged entries record: early refresh
+    /// draws on it when serving (see `cache::refresh`).
+    pub soonest: Option<(u64, u64)>,
     /// Not served after this: its oldest entry's age limit (a response is no older than the
     /// entries it is built from may be).
     deadline: Instant,
@@ -200,7 +203,13 @@ impl Responses {
         if deadline <= now {
             return false;
         }
+        let soonest = reads
+            .deps
+            .iter()
+            .filter_map(|(_, entry)| super::refresh::expiry(entry.raw()))
+            .min();
         let response = CachedResponse {
+            soonest,
             body,
             cache_control,
             cache_tag,

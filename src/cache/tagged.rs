@@ -134,17 +134,12 @@ impl Cache {
             let decoded = entry.decoded(|raw| serde_json::from_str::<T>(protocol::data(raw)?).ok());
             match decoded {
                 Some(value) => {
-                    let raw = entry.raw();
-                    let due = match (
-                        protocol::header_number(raw, "x"),
-                        protocol::header_number(raw, "c"),
-                    ) {
-                        (Some(expires), Some(cost)) => {
-                            self.inner.refresh.due(expires, cost).then_some(generation)
-                        }
-                        _ => None,
-                    };
-                    return Ok(Tagged::Hit(T::clone(&value), due));
+                    // Due by its own draw, or because the kept response this request would
+                    // have been served drew it due (see `Responses::keep`).
+                    let due = super::request::refresh_wanted()
+                        || refresh::expiry(entry.raw())
+                            .is_some_and(|(expires, cost)| self.inner.refresh.due(expires, cost));
+                    return Ok(Tagged::Hit(T::clone(&value), due.then_some(generation)));
                 }
                 None => tracing::warn!(key, "undecodable cache entry; reloading"),
             }

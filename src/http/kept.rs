@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{HttpState, respond::json_response};
 use crate::{
-    cache::responses::CachedResponse,
+    cache::{request, responses::CachedResponse},
     config::Introspection,
     graphql::{RequestAuth, RequestKey},
 };
@@ -48,6 +48,12 @@ pub(super) async fn kept(
     }
     if !cache.still_current(&hit.deps, &hit.checked).await {
         responses.forget(&key.0, caller);
+        return None;
+    }
+    // An entry it was built from is close to expiry: this one request is answered by the
+    // resolvers, whose hits refresh it in the background (the response stays kept).
+    if cache.refresh_due(hit.soonest) {
+        request::want_refresh();
         return None;
     }
     responses.served();
