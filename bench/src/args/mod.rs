@@ -41,6 +41,8 @@ Options (defaults in brackets):
   --server-cpus LIST   taskset CPU list for the server, or `none`   [1, on machines with >= 2 CPUs]
   --name NAME          results go to bench/results/NAME/            [today's date, UTC]
   --no-build           do not run `cargo build --release --bin cachegraph` first
+  --no-prefill         W3-W5 start without asking for every user twice (a cold cache that
+                       warms during the warm-up: for working sets too large to prefill)
   --server-env K=V     extra environment for the server under test (repeatable), e.g.
                        --server-env CACHE_L1_CAPACITY=1000 (applied after --layers' switches)
   --url URL --token T  benchmark an already running server instead (no seeding, no server start;
@@ -104,6 +106,8 @@ pub struct Args {
     pub connections: usize,
     /// `--tokens per-connection`: each connection reads with a user token of its own.
     pub per_connection_tokens: bool,
+    /// Whether W3–W5 ask for every user twice before their warm-up (`--no-prefill`: not).
+    pub prefill: bool,
     pub duration: Duration,
     pub warmup: Duration,
     pub zipf: Option<f64>,

@@ -47,6 +47,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         users: 10_000,
         connections: 32,
         per_connection_tokens: false,
+        prefill: true,
         duration: Duration::from_secs(8),
         warmup: Duration::from_secs(2),
         zipf: None,
@@ -68,6 +69,10 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         }
         if arg == "--no-build" {
             args.build = false;
+            continue;
+        }
+        if arg == "--no-prefill" {
+            args.prefill = false;
             continue;
         }
         let (opt, inline) = match arg.split_once('=') {

@@ -55,6 +55,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts the server and waits (at most 60 s) until `GET /health` answers 200.
     pub async fn start(cfg: ServerConfig<'_>) -> Result<Self, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;

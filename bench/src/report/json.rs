@@ -52,7 +52,9 @@ impl Report {
                         "hit_rate_percent": r.hit_rate,
                         "delta_shared": r.delta_shared,
                         "delta_responses_served": r.delta_served,
+                        "l1_served_percent": r.l1_served_percent,
                     },
+                    "server_rss_mib": r.rss_mib,
                     "requests_between_counter_reads": {
                         "reads": r.between_reads.reads,
                         "writes": r.between_reads.writes,

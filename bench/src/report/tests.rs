@@ -31,6 +31,8 @@ pub(super) fn result(has_cache: bool, reads: u64, writes: u64, other: u64) -> Ru
         hit_rate: None,
         delta_shared: has_cache.then_some(10),
         delta_served: has_cache.then_some(50),
+        l1_served_percent: None,
+        rss_mib: None,
         between_reads: OpCounts {
             reads,
             writes,

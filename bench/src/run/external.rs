@@ -71,6 +71,7 @@ pub(super) async fn run_external(args: &Args, url: &str) -> Result<Collected, St
     let step_ms = (args.warmup + args.duration).as_millis() as u64;
     let bar = progress_bar(step_ms * args.workloads.len() as u64);
     let leg = Leg {
+        server_pid: None,
         db: "external".into(),
         backend: "external".into(),
         base: "external".into(),

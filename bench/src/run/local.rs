@@ -253,6 +253,7 @@ pub(super) async fn run_local(args: &Args, tmp: &TempDir) -> Result<Collected, S
                 }
             }
             let run = Leg {
+                server_pid: Some(server.pid()),
                 db: label.clone(),
                 backend: leg.label.clone(),
                 base: backend.as_str().to_owned(),

@@ -13,6 +13,8 @@ use crate::{
 
 /// One server under test: how its runs are labelled, and how they reach it.
 pub(super) struct Leg<'a> {
+    /// The server's process, when this run started it.
+    pub server_pid: Option<u32>,
     pub db: String,
     /// The backend, with its layers when not every layer is on.
     pub backend: String,
@@ -64,6 +66,8 @@ pub(super) async fn run_all(
             picker: shared.picker.clone(),
             writes: shared.writes.clone(),
             hot_id: args.users.div_ceil(2),
+            prefill: args.prefill,
+            server_pid: leg.server_pid,
         };
         let progress = Progress {
             bar,

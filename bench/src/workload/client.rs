@@ -57,6 +57,20 @@ impl Client {
         }
     }
 
+    /// L1's (served, fetched) reads since start, from `GET /metrics`; `None` without L1.
+    pub async fn l1_reads(&mut self) -> Option<(u64, u64)> {
+        let mut conn = Conn::connect(&self.target).await.ok()?;
+        let resp = conn.get("/metrics").await.ok()?;
+        let text = String::from_utf8(resp.body).ok()?;
+        let count = |event: &str| {
+            let line = format!("cachegraph_l1_events{{event=\"{event}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(line.as_str()))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        };
+        Some((count("served")?, count("fetched")?))
+    }
+
     /// Sends a query (with variables) and returns `data`, or why it failed.
     pub async fn gql(&mut self, query: &str, variables: Value) -> Result<Value, String> {
         let body = serde_json::json!({ "query": query, "variables": variables }).to_string();

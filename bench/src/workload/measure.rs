@@ -78,7 +78,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     // W3 and W4 ask for any of the users: every one of them is asked for first (`prefill`).
     let mut prefilled = 0;
-    if matches!(spec.workload, Workload::W3 | Workload::W4 | Workload::W5) {
+    if spec.prefill && matches!(spec.workload, Workload::W3 | Workload::W4 | Workload::W5) {
         progress
             .bar
             .set_message(format!("{} prefill: every user, twice", progress.label));
@@ -122,6 +122,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     // The window's cache counters, and the progress bar, from this task.
     let mut before = None;
+    let mut l1_before = None;
     let tick = Duration::from_millis(200);
     let mut last_done = 0u64;
     let mut last_at = Instant::now();
@@ -137,6 +138,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
             } else {
                 Err("no cache".into())
             };
+            l1_before = control.l1_reads().await;
             before = Some((counts, shared.completed()));
             continue;
         }
@@ -199,6 +201,14 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     } else {
         None
     };
+    let l1_served_percent = match (l1_before, control.l1_reads().await) {
+        (Some((s0, f0)), Some((s1, f1))) if s1 + f1 > s0 + f0 => {
+            let (served, fetched) = (s1.saturating_sub(s0), f1.saturating_sub(f0));
+            Some(served as f64 / (served + fetched) as f64 * 100.0)
+        }
+        _ => None,
+    };
+    let rss_mib = shared.spec.server_pid.and_then(resident_mib);
     let (counts_before, ops_before) = match before {
         Some((counts, ops)) => (Some(counts), ops),
         None => (None, OpCounts::default()),
@@ -249,6 +259,8 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
             .map(|_| d.hits as f64 / (d.hits + d.misses) as f64 * 100.0),
         delta_shared: window_counts.and(d.shared),
         delta_served: window_counts.and(d.served),
+        l1_served_percent,
+        rss_mib,
         between_reads,
         split: split.map(|(r, w)| Split {
             reads: latency(&r),
@@ -261,6 +273,20 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         samples,
         notes,
     }
+}
+
+/// The resident memory of process `pid` (`VmRSS`), MiB.
+fn resident_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The counters' growth from `c0` to `c1`.

@@ -36,6 +36,10 @@ pub struct RunSpec {
     pub writes: Arc<Writes>,
     /// W1's user.
     pub hot_id: u64,
+    /// Whether W3–W5 ask for every user twice first.
+    pub prefill: bool,
+    /// The server's process, when the benchmark started it (its resident memory is read).
+    pub server_pid: Option<u32>,
 }
 
 impl RunSpec {
@@ -78,6 +82,10 @@ pub struct RunResult {
     pub delta_shared: Option<u64>,
     /// Whole responses served from the response cache over the window (`None` when it is off).
     pub delta_served: Option<u64>,
+    /// Of the reads L1 was asked over the window, the share it served (`/metrics`).
+    pub l1_served_percent: Option<f64>,
+    /// The server's resident memory at the end of the window, MiB.
+    pub rss_mib: Option<f64>,
     /// What the load generator completed between the two `cacheStats` reads, by kind.
     pub between_reads: OpCounts,
     /// The window's reads and writes apart, for workloads that write.
