@@ -29,40 +29,6 @@ use super::{
 };
 
 impl Cache {
-    /// Refreshes the tagged entry `key`, found current under `generation`, in the background:
-    /// unless this process or (through the fill lease) another is refreshing it already.
-    pub(super) fn refresh_early<T, E, F, Fut>(
-        &self,
-        kind: Kind,
-        key: String,
-        generation: u64,
-        ttl: Option<Duration>,
-        load: F,
-    ) where
-        T: Serialize + Send + 'static,
-        E: Send + 'static,
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, E>> + Send + 'static,
-    {
-        let Some(claim) = self.inner.refresh.claim(&key) else {
-            return;
-        };
-        let cache = self.clone();
-        tokio::spawn(async move {
-            let lease = cache.take_lease(&key).await;
-            if let Lease::Busy = lease {
-                return;
-            }
-            let claimed = Refreshing {
-                _claim: claim,
-                lease,
-            };
-            cache
-                .refresh(claimed, kind, key, generation, ttl, load)
-                .await;
-        });
-    }
-
     /// Claims the refresh of `key` now, in this process and across processes (the fill
     /// lease): `None` when someone else is refreshing it.
     pub(super) async fn claim_refresh(&self, key: &str) -> Option<Refreshing> {
@@ -76,10 +42,12 @@ impl Cache {
         }
     }
 
-    /// Runs a claimed refresh in the background.
+    /// Refreshes the tagged entry `key`, found current under `generation`, in the background:
+    /// as `claimed` (a soft-purged entry, claimed before it was served), or else unless this
+    /// process or (through the fill lease) another is refreshing it already (early refresh).
     pub(super) fn spawn_refresh<T, E, F, Fut>(
         &self,
-        claimed: Refreshing,
+        claimed: Option<Refreshing>,
         kind: Kind,
         key: String,
         generation: u64,
@@ -91,11 +59,29 @@ impl Cache {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
+        // Claimed here in this process first, so hits racing this one spawn nothing.
+        let early = match claimed {
+            Some(claimed) => Ok(claimed),
+            None => match self.inner.refresh.claim(&key) {
+                Some(claim) => Err(claim),
+                None => return,
+            },
+        };
         let cache = self.clone();
         tokio::spawn(async move {
+            let claimed = match early {
+                Ok(claimed) => claimed,
+                Err(claim) => match cache.take_lease(&key).await {
+                    Lease::Busy => return,
+                    lease => Refreshing {
+                        _claim: claim,
+                        lease,
+                    },
+                },
+            };
             cache
                 .refresh(claimed, kind, key, generation, ttl, load)
-                .await
+                .await;
         });
     }
 

@@ -49,7 +49,7 @@ impl Cache {
                 self.inner.stats.hit(kind);
                 tracing::debug!(key, "cache hit");
                 if let Some(generation) = due {
-                    self.refresh_early(kind, key, generation, ttl, load);
+                    self.spawn_refresh(None, kind, key, generation, ttl, load);
                 }
                 return Ok(value);
             }
@@ -59,7 +59,7 @@ impl Cache {
                     self.inner.stats.hit(kind);
                     super::request::uncacheable();
                     tracing::debug!(key, "cache stale hit, refreshing");
-                    self.spawn_refresh(claimed, kind, key, generation, ttl, load);
+                    self.spawn_refresh(Some(claimed), kind, key, generation, ttl, load);
                     return Ok(value);
                 }
                 None => generation,

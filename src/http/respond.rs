@@ -2,6 +2,7 @@
 //! and the one place async-graphql's own errors get an `extensions.code` and the error list
 //! its bound (`MAX_ERRORS`).
 use async_graphql::{Response, ServerError};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json,
     body::Body,
@@ -10,6 +11,8 @@ use axum::{
 };
 use bytes::Bytes;
 use serde_json::json;
+
+use crate::{graphql::prepare::Refusal, http::HttpState};
 
 /// A refusal before GraphQL runs, in the GraphQL error shape.
 pub fn refuse(status: StatusCode, code: &str, message: String) -> axum::response::Response {
@@ -109,6 +112,28 @@ pub fn first_operation_name(query: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
+}
+
+/// The longest syntax-error message sent back.
+const SYNTAX_MESSAGE_CHARS: usize = 400;
+
+/// Answers a refusal: in the GraphQL shape, with its status.
+pub(crate) fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
+    match refusal {
+        Refusal::Syntax(mut err) => GraphQLResponse::from(with_codes(
+            Response::from_errors(vec![{
+                // The parser quotes the offending line, which may be the whole body.
+                if let Some((cut, _)) = err.message.char_indices().nth(SYNTAX_MESSAGE_CHARS) {
+                    err.message.truncate(cut);
+                    err.message.push('…');
+                }
+                err
+            }]),
+            state.app.config.limits.max_errors,
+        ))
+        .into_response(),
+        other => refuse(other.status(), other.code(), other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         }
         _ => None,
     };
-    let rss_mib = shared.spec.server_pid.and_then(resident_mib);
+    let rss_mib = shared.spec.server_pid.and_then(crate::procs::resident_mib);
     let (counts_before, ops_before) = match before {
         Some((counts, ops)) => (Some(counts), ops),
         None => (None, OpCounts::default()),
@@ -273,20 +273,6 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         samples,
         notes,
     }
-}
-
-/// The resident memory of process `pid` (`VmRSS`), MiB.
-fn resident_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }
 
 /// The counters' growth from `c0` to `c1`.

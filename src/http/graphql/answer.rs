@@ -3,7 +3,6 @@
 //! it may be; each answer counted and logged.
 use std::sync::Arc;
 
-use async_graphql::Response;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     http::{StatusCode, header, request::Parts},
@@ -26,32 +25,12 @@ use crate::{
         HttpState,
         client::client_addr,
         kept::kept,
-        respond::{first_operation_name, json_response, refuse, with_cache_tag, with_codes},
+        respond::{
+            first_operation_name, json_response, refusal, refuse, with_cache_tag, with_codes,
+        },
     },
     telemetry::Served,
 };
-
-/// The longest syntax-error message sent back.
-const SYNTAX_MESSAGE_CHARS: usize = 400;
-
-/// Answers a refusal: in the GraphQL shape, with its status.
-fn refusal(state: &HttpState, refusal: Refusal) -> axum::response::Response {
-    match refusal {
-        Refusal::Syntax(mut err) => GraphQLResponse::from(with_codes(
-            Response::from_errors(vec![{
-                // The parser quotes the offending line, which may be the whole body.
-                if let Some((cut, _)) = err.message.char_indices().nth(SYNTAX_MESSAGE_CHARS) {
-                    err.message.truncate(cut);
-                    err.message.push('…');
-                }
-                err
-            }]),
-            state.app.config.limits.max_errors,
-        ))
-        .into_response(),
-        other => refuse(other.status(), other.code(), other.to_string()),
-    }
-}
 
 pub(super) async fn execute(
     state: &Arc<HttpState>,

@@ -71,4 +71,18 @@ async fn metrics_are_exported_in_prometheus_format() {
     assert!(
         text.contains("cachegraph_graphql_request_duration_seconds_bucket{operation=\"Listing\"")
     );
+    // L1's counts: the second listing read its entries from L1 (after a barrier round).
+    let event = |name: &str| -> u64 {
+        let prefix = format!("cachegraph_l1_events{{event=\"{name}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no L1 {name} count in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        event("served") > 0 && event("fetched") > 0 && event("rounds") > 0,
+        "{text}"
+    );
+    assert_eq!(event("rounds_failed"), 0);
 }
