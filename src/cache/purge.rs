@@ -8,8 +8,9 @@
 //! generation on too, and records it at `{tag}:soft`: while the generation is still that one,
 //! an entry of the generation just before may be served **once more**, to the one request
 //! that claims its refresh (the fill lease and, in a process, one claim per key); every other
-//! request misses, and waits for that refresh or loads. Any later write moves the generation
-//! past the soft mark, and then nothing from before is served again. Mutations never purge
+//! request misses, and waits for that refresh or loads. The refresh deletes the mark when it
+//! is done, filled or failed (the tag's other entries then miss). Any later write moves the
+//! generation past the soft mark, and then nothing from before is served again. Mutations never purge
 //! softly: the guarantee after a write is untouched.
 use super::{Cache, CacheError, glob, store::Store, ttl};
 

@@ -29,15 +29,17 @@ use super::{
 };
 
 impl Cache {
-    /// Claims the refresh of `key` now, in this process and across processes (the fill
-    /// lease): `None` when someone else is refreshing it.
-    pub(super) async fn claim_refresh(&self, key: &str) -> Option<Refreshing> {
+    /// Claims the refresh of the soft-purged entry `key` now, in this process and across
+    /// processes (the fill lease): `None` when someone else is refreshing it. Once refreshed,
+    /// the soft mark `soft_mark` goes: the tag's other entries then miss, as after a hard purge.
+    pub(super) async fn claim_refresh(&self, key: &str, soft_mark: String) -> Option<Refreshing> {
         let claim = self.inner.refresh.claim(key)?;
         match self.take_lease(key).await {
             Lease::Busy => None,
             lease => Some(Refreshing {
                 _claim: claim,
                 lease,
+                soft_mark: Some(soft_mark),
             }),
         }
     }
@@ -76,6 +78,7 @@ impl Cache {
                     lease => Refreshing {
                         _claim: claim,
                         lease,
+                        soft_mark: None,
                     },
                 },
             };
@@ -99,7 +102,8 @@ impl Cache {
         Fut: Future<Output = Result<T, E>>,
     {
         let started = Instant::now();
-        if let Ok(value) = load().await {
+        // A load that hangs gives its claim up: refresh is never stuck for a key.
+        if let Ok(Ok(value)) = tokio::time::timeout(REFRESH_LOAD_LIMIT, load()).await {
             pause::maybe_pause(&self.inner.pause, Point::BeforeFill, &key).await;
             if self.is_available() {
                 tracing::debug!(key, generation, "cache refresh");
@@ -107,6 +111,12 @@ impl Cache {
                 self.fill_tagged(kind, &key, generation, ttl, started, json)
                     .await;
             }
+        }
+        // Whatever happened, a soft purge's value has been served its once.
+        if let Some(mark) = &claimed.soft_mark
+            && let Err(err) = self.del(&[mark]).await
+        {
+            self.failed(kind, &err);
         }
         if let Lease::Held(token) = &claimed.lease {
             self.release_lease(&key, token).await;
@@ -118,7 +128,12 @@ impl Cache {
 pub(super) struct Refreshing {
     _claim: Claim,
     lease: Lease,
+    /// A soft purge's mark, deleted once the refresh is done.
+    soft_mark: Option<String>,
 }
+
+/// The longest a refresh's load may take before it is given up.
+const REFRESH_LOAD_LIMIT: Duration = Duration::from_secs(30);
 
 /// The early-refresh policy and the keys being refreshed by this process.
 pub(crate) struct EarlyRefresh {

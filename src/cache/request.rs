@@ -44,6 +44,9 @@ pub struct Reads {
     /// Tags (`users`) and entities (`user:42`) answered without an entry (loaded), for
     /// `Cache-Tag`: what entries were read names itself through `deps`.
     pub named: Vec<String>,
+    /// Keys read only to check the caller: `Cache-Tag` does not name them (a shared response
+    /// must not tell its readers who built it).
+    pub unnamed: Vec<String>,
     /// The response depends on who asked (`me`).
     pub caller: Option<i64>,
     /// The request needed an authenticated caller.
@@ -142,6 +145,7 @@ pub(crate) fn replay(captured: &Reads) {
         }
         r.uncacheable |= captured.uncacheable;
         r.named.extend(captured.named.iter().cloned());
+        r.unnamed.extend(captured.unnamed.iter().cloned());
         r.authenticated |= captured.authenticated;
         r.admin |= captured.admin;
         if r.caller.is_none() {

@@ -54,16 +54,18 @@ impl Cache {
                 return Ok(value);
             }
             // Soft-purged: served once more, to the request that claims its refresh.
-            Ok(Tagged::Stale(value, generation)) => match self.claim_refresh(&key).await {
-                Some(claimed) => {
-                    self.inner.stats.hit(kind);
-                    super::request::uncacheable();
-                    tracing::debug!(key, "cache stale hit, refreshing");
-                    self.spawn_refresh(Some(claimed), kind, key, generation, ttl, load);
-                    return Ok(value);
+            Ok(Tagged::Stale(value, generation)) => {
+                match self.claim_refresh(&key, self.soft_key(tag)).await {
+                    Some(claimed) => {
+                        self.inner.stats.hit(kind);
+                        super::request::uncacheable();
+                        tracing::debug!(key, "cache stale hit, refreshing");
+                        self.spawn_refresh(Some(claimed), kind, key, generation, ttl, load);
+                        return Ok(value);
+                    }
+                    None => generation,
                 }
-                None => generation,
-            },
+            }
             Ok(Tagged::Miss(generation)) => generation,
             Err(err) => {
                 self.failed(kind, &err);

@@ -2,17 +2,18 @@
 //! of every tagged entry read (`users`, `user-counts`), and for every entity read its type
 //! (`user`) and itself (`user:42`). Pointers (`email:…`) are never named: the entity they led
 //! to is, and an email does not belong in a header.
-use std::{collections::BTreeSet, sync::Arc};
+use std::collections::BTreeSet;
 
-use super::{Cache, entry::Entry};
+use super::{Cache, request::Reads};
 
 /// The longest `Cache-Tag` value: past it, entities are named by their type alone.
 pub const MAX_TAG_HEADER: usize = 8 * 1024;
 
 impl Cache {
-    /// The `Cache-Tag` value for a response read from `deps` and loaded for what `named`
-    /// names (see [`super::request::Reads`]), if anything.
-    pub fn cache_tag(&self, deps: &[(String, Arc<Entry>)], named: &[String]) -> Option<String> {
+    /// The `Cache-Tag` value for a response that read `reads`: the entries it read (not those
+    /// read only to check the caller) and what it loaded, if anything.
+    pub fn cache_tag(&self, reads: &Reads) -> Option<String> {
+        let (deps, named) = (&reads.deps, &reads.named);
         let kinds: Vec<&'static str> = {
             let kinds = self.inner.kinds.read().unwrap_or_else(|p| p.into_inner());
             kinds.iter().map(|k| k.kind).collect()
@@ -21,6 +22,7 @@ impl Cache {
         let mut entities = BTreeSet::new();
         let relative = deps
             .iter()
+            .filter(|(key, _)| !reads.unnamed.contains(key))
             .filter_map(|(key, _)| key.strip_prefix(self.namespace()))
             .chain(named.iter().map(String::as_str));
         for relative in relative {

@@ -34,7 +34,10 @@ impl Versioned for User {
     const KIND: &'static str = "user";
     const TAGS: &'static [&'static str] = &[USERS_TAG, USER_COUNTS_TAG];
     fn changed_tags(before: &Self, after: &Self) -> &'static [&'static str] {
-        if before.role == after.role && before.is_active == after.is_active {
+        // `before` is read just ahead of the update: only when no other write came between
+        // (the version moved on by exactly one) does it say what this update changed.
+        let adjacent = after.version == before.version + 1;
+        if adjacent && before.role == after.role && before.is_active == after.is_active {
             &[]
         } else {
             &[USER_COUNTS_TAG]
@@ -164,5 +167,46 @@ impl CachedUsers {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn user(version: i64, role: Role, is_active: bool) -> User {
+        let now = chrono::Utc::now();
+        User {
+            id: 7,
+            email: "u@example.com".into(),
+            full_name: "U".into(),
+            is_active,
+            role,
+            created_at: now,
+            updated_at: now,
+            version,
+        }
+    }
+
+    #[test]
+    fn only_a_change_of_what_is_counted_moves_the_counts() {
+        let before = user(3, Role::User, true);
+        let rename = user(4, Role::User, true);
+        assert!(User::changed_tags(&before, &rename).is_empty());
+        assert_eq!(
+            User::changed_tags(&before, &user(4, Role::Admin, true)),
+            [USER_COUNTS_TAG]
+        );
+        assert_eq!(
+            User::changed_tags(&before, &user(4, Role::User, false)),
+            [USER_COUNTS_TAG]
+        );
+        // Another write came between the read of `before` and this update: it may have changed
+        // a counted field that this one put back, so the counts move too.
+        assert_eq!(
+            User::changed_tags(&before, &user(5, Role::User, true)),
+            [USER_COUNTS_TAG]
+        );
     }
 }

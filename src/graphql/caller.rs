@@ -77,7 +77,9 @@ impl RequestAuth {
             // would be built and copied by every call, including those that find it resolved.
             .get_or_try_init(|| {
                 Box::pin(async {
-                    let (viewer, read) = reads::capture(self.resolve(jwt, users)).await;
+                    let (viewer, mut read) = reads::capture(self.resolve(jwt, users)).await;
+                    // Who asked is not what the response is about: `Cache-Tag` does not name it.
+                    read.unnamed = read.deps.iter().map(|(key, _)| key.clone()).collect();
                     viewer.map(|v| (v, read))
                 })
             })

@@ -248,9 +248,7 @@ async fn respond(
     let response = with_codes(response, app.config.limits.max_errors);
     let ok = response.is_ok();
     let reads = scope.reads();
-    let cache_tag = ok
-        .then(|| app.cache.cache_tag(&reads.deps, &reads.named))
-        .flatten();
+    let cache_tag = ok.then(|| app.cache.cache_tag(&reads)).flatten();
     if let Some(responses) = app.cache.responses()
         && ok
         && response.http_headers.is_empty()

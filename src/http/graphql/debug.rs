@@ -43,6 +43,15 @@ pub(super) async fn annotate(
     deps: &[(String, Arc<Entry>)],
     started: Instant,
 ) -> Response {
+    use axum::body::HttpBody;
+    if response
+        .body()
+        .size_hint()
+        .upper()
+        .is_none_or(|n| n > MAX_BODY as u64)
+    {
+        return response;
+    }
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
