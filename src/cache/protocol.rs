@@ -73,7 +73,17 @@ pub fn tagged(generation: u64, expires_ms: u64, cost_ms: u64, data_json: &str) -
 /// The number of `field` in an encoded value's header (the fields before `"d"`).
 pub fn header_number(encoded: &str, field: &str) -> Option<u64> {
     let header = &encoded[..encoded.find(",\"d\":")?];
-    let start = header.find(&format!(",\"{field}\":"))? + field.len() + 4;
+    // `,"<field>":` found without building it: this runs on every tagged hit.
+    let start = header
+        .match_indices(",\"")
+        .map(|(at, _)| at + 2)
+        .find(|&at| {
+            header[at..]
+                .strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with("\":"))
+        })?
+        + field.len()
+        + 2;
     let rest = &header[start..];
     let end = rest
         .find(|c: char| !c.is_ascii_digit())

@@ -63,9 +63,14 @@ impl Cache {
         let store = self.writable()?;
         let under = self.key(format_args!("{{{tag}}}:"));
         let pattern = format!("{}*", glob::escape(&under));
-        // The generation and the soft mark are not entries.
-        let (generation, mark) = self.mget2(&self.gen_key(tag), &self.soft_key(tag)).await?;
-        let marks = u64::from(generation.is_some()) + u64::from(mark.is_some());
+        // The generation and the soft mark are not entries (read from the store itself: a
+        // purge's own reads are no response's dependencies).
+        let marks = store
+            .get_many(&[&self.gen_key(tag), &self.soft_key(tag)])
+            .await?
+            .iter()
+            .filter(|found| found.is_some())
+            .count() as u64;
         let entries = store.count(&pattern).await?.saturating_sub(marks);
         let generation = self.generation(tag, true).await?;
         if soft {
