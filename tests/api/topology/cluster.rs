@@ -59,8 +59,8 @@ impl Redis {
         )
     }
 
-    /// `CLUSTER FAILOVER` on a replica; waits until it is a primary and every node agrees the
-    /// cluster is ok. Returns the promoted node's port.
+    /// `CLUSTER FAILOVER` on a replica; waits until it is a primary, its old primary a replica,
+    /// and every node agrees the cluster is ok. Returns the promoted node's port.
     pub async fn cluster_failover(&self) -> u16 {
         let replica = self
             .nodes
@@ -73,11 +73,21 @@ impl Redis {
             cli(replica, &["INFO", "replication"]).contains("master_link_status:up")
         })
         .await;
+        // `ROLE` on a replica: slave, its primary's host, its primary's port, ...
+        let primary: u16 = cli(replica, &["ROLE"])
+            .lines()
+            .nth(2)
+            .and_then(|port| port.trim().parse().ok())
+            .expect("the replica's primary");
         let out = cli(replica, &["CLUSTER", "FAILOVER"]);
         assert!(out.contains("OK"), "CLUSTER FAILOVER: {out}");
         let ports: Vec<u16> = self.nodes.iter().map(|n| n.port).collect();
-        until("the replica is promoted and the cluster ok", 30, || {
+        // The failover is over once the old primary knows it was demoted too: until the
+        // promotion reaches it (one cluster-bus message) it still answers as a primary
+        // (see docs/consistency.md, "Limits").
+        until("the replica is promoted, its primary demoted and the cluster ok", 30, || {
             cli(replica, &["ROLE"]).starts_with("master")
+                && cli(primary, &["ROLE"]).starts_with("slave")
                 && ports
                     .iter()
                     .all(|&p| cli(p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
