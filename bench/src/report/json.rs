@@ -55,6 +55,8 @@ impl Report {
                         "l1_served_percent": r.l1_served_percent,
                     },
                     "server_rss_mib": r.rss_mib,
+                    "redis_used_memory_mib": r.redis_used_mib,
+                    "redis_keys": r.redis_keys,
                     "requests_between_counter_reads": {
                         "reads": r.between_reads.reads,
                         "writes": r.between_reads.writes,

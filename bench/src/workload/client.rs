@@ -118,6 +118,17 @@ impl Client {
         })
     }
 
+    /// Redis's `used_memory` (bytes) and the keys under the server's namespace, from
+    /// `cacheStats`; asked after the window only (counting keys scans them).
+    pub async fn redis_size(&mut self) -> Option<(u64, u64)> {
+        let data = self
+            .gql("{ cacheStats { usedMemory keys } }", Value::Null)
+            .await
+            .ok()?;
+        let stats = &data["cacheStats"];
+        Some((stats["usedMemory"].as_u64()?, stats["keys"].as_u64()?))
+    }
+
     /// `clearCache`: the number of keys removed.
     pub async fn clear_cache(&mut self) -> Result<u64, String> {
         let data = self

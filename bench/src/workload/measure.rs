@@ -209,6 +209,10 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         _ => None,
     };
     let rss_mib = shared.spec.server_pid.and_then(crate::procs::resident_mib);
+    let redis_size = match has_cache {
+        true => control.redis_size().await,
+        false => None,
+    };
     let (counts_before, ops_before) = match before {
         Some((counts, ops)) => (Some(counts), ops),
         None => (None, OpCounts::default()),
@@ -261,6 +265,8 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         delta_served: window_counts.and(d.served),
         l1_served_percent,
         rss_mib,
+        redis_used_mib: redis_size.map(|(bytes, _)| bytes as f64 / (1 << 20) as f64),
+        redis_keys: redis_size.map(|(_, keys)| keys),
         between_reads,
         split: split.map(|(r, w)| Split {
             reads: latency(&r),

@@ -86,6 +86,10 @@ pub struct RunResult {
     pub l1_served_percent: Option<f64>,
     /// The server's resident memory at the end of the window, MiB.
     pub rss_mib: Option<f64>,
+    /// Redis's used memory at the end of the window, MiB (`cacheStats.usedMemory`).
+    pub redis_used_mib: Option<f64>,
+    /// The keys under the server's namespace at the end of the window.
+    pub redis_keys: Option<u64>,
     /// What the load generator completed between the two `cacheStats` reads, by kind.
     pub between_reads: OpCounts,
     /// The window's reads and writes apart, for workloads that write.
