@@ -95,7 +95,9 @@ impl Client {
         let data = match self.gql(full, Value::Null).await {
             Ok(d) => d,
             Err(err) => {
-                eprintln!("bench: cacheStats with responsesServed failed ({err}); reading hits and misses alone");
+                eprintln!(
+                    "bench: cacheStats with responsesServed failed ({err}); reading hits and misses alone"
+                );
                 self.gql("{ cacheStats { hits misses } }", Value::Null)
                     .await?
             }

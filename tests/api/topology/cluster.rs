@@ -85,13 +85,17 @@ impl Redis {
         // The failover is over once the old primary knows it was demoted too: until the
         // promotion reaches it (one cluster-bus message) it still answers as a primary
         // (see docs/consistency.md, "Limits").
-        until("the replica is promoted, its primary demoted and the cluster ok", 30, || {
-            cli(replica, &["ROLE"]).starts_with("master")
-                && cli(primary, &["ROLE"]).starts_with("slave")
-                && ports
-                    .iter()
-                    .all(|&p| cli(p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-        })
+        until(
+            "the replica is promoted, its primary demoted and the cluster ok",
+            30,
+            || {
+                cli(replica, &["ROLE"]).starts_with("master")
+                    && cli(primary, &["ROLE"]).starts_with("slave")
+                    && ports
+                        .iter()
+                        .all(|&p| cli(p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+            },
+        )
         .await;
         replica
     }
