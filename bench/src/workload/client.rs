@@ -13,6 +13,9 @@ use crate::http::{Conn, Response, Target};
 /// How long one request may take before it counts as failed.
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a request that took longer than [`REQUEST_TIMEOUT`] fails with.
+const TIMED_OUT: &str = "timed out";
+
 /// A connection that reconnects when needed, for control requests (login, stats, cold).
 pub struct Client {
     target: Target,
@@ -31,11 +34,11 @@ impl Client {
 
     /// Sends one GraphQL body and returns the raw response. A kept-alive connection the server
     /// closed while it sat idle (between the windows' `cacheStats` reads, say) is replaced and
-    /// the request sent once more.
+    /// the request sent once more; a request that timed out is not (the server may have run it).
     pub async fn send(&mut self, body: &[u8]) -> Result<Response, Failure> {
         let reused = self.conn.as_ref().is_some_and(Conn::is_open);
         match self.send_once(body).await {
-            Err(Failure::Transport(_)) if reused => self.send_once(body).await,
+            Err(Failure::Transport(e)) if reused && e != TIMED_OUT => self.send_once(body).await,
             other => other,
         }
     }
@@ -62,7 +65,7 @@ impl Client {
             }
             Err(_) => {
                 self.conn = None;
-                Err(Failure::Transport("timed out".into()))
+                Err(Failure::Transport(TIMED_OUT.into()))
             }
         }
     }
