@@ -175,6 +175,21 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// Clock ticks per second of `/proc/PID/stat`'s times: Linux's `USER_HZ`, 100 on every
+/// architecture it exports to user space.
+const USER_HZ: f64 = 100.0;
+
+/// The CPU time process `pid` has used (user and system, every thread), seconds.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // field 3, utime 14 and stime 15.
+    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / USER_HZ)
+}
+
 /// The resident memory of process `pid` (`VmRSS`), MiB.
 pub fn resident_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -191,6 +206,18 @@ pub fn resident_mib(pid: u32) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reads_this_process_cpu_time() {
+        let before = super::cpu_seconds(std::process::id()).expect("/proc/self/stat parses");
+        let mut x = 0u64;
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        while std::time::Instant::now() < until {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let after = super::cpu_seconds(std::process::id()).expect("/proc/self/stat parses");
+        assert!(after > before, "{before} -> {after} after 50 ms of work");
+    }
+
     #[test]
     fn strips_colours() {
         assert_eq!(

@@ -55,6 +55,11 @@ impl Report {
                         "l1_served_percent": r.l1_served_percent,
                     },
                     "server_rss_mib": r.rss_mib,
+                    "server_cpu_percent": r.server_cpu_percent,
+                    "server_cpu_us_per_request": r
+                        .server_cpu_percent
+                        .filter(|_| r.throughput > 0.0)
+                        .map(|p| p / 100.0 * 1e6 / r.throughput),
                     "redis_used_memory_mib": r.redis_used_mib,
                     "redis_keys": r.redis_keys,
                     "requests_between_counter_reads": {

@@ -33,6 +33,7 @@ pub(super) fn result(has_cache: bool, reads: u64, writes: u64, other: u64) -> Ru
         delta_served: has_cache.then_some(50),
         l1_served_percent: None,
         rss_mib: None,
+        server_cpu_percent: None,
         redis_used_mib: None,
         redis_keys: None,
         between_reads: OpCounts {

@@ -13,8 +13,22 @@ use crate::http::{Conn, Response, Target};
 /// How long one request may take before it counts as failed.
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What a request that took longer than [`REQUEST_TIMEOUT`] fails with.
-const TIMED_OUT: &str = "timed out";
+/// How one attempt at a request failed.
+enum Attempt {
+    /// The connection failed under it: a kept-alive one may have been closed while idle.
+    Broke(String),
+    /// Anything else (no connection, a timeout): not worth sending again.
+    Failed(Failure),
+}
+
+impl Attempt {
+    fn into_failure(self) -> Failure {
+        match self {
+            Attempt::Broke(e) => Failure::Transport(e),
+            Attempt::Failed(f) => f,
+        }
+    }
+}
 
 /// A connection that reconnects when needed, for control requests (login, stats, cold).
 pub struct Client {
@@ -38,35 +52,32 @@ impl Client {
     pub async fn send(&mut self, body: &[u8]) -> Result<Response, Failure> {
         let reused = self.conn.as_ref().is_some_and(Conn::is_open);
         match self.send_once(body).await {
-            Err(Failure::Transport(e)) if reused && e != TIMED_OUT => self.send_once(body).await,
+            Err(Attempt::Broke(_)) if reused => self.send_once(body).await,
             other => other,
         }
+        .map_err(Attempt::into_failure)
     }
 
-    async fn send_once(&mut self, body: &[u8]) -> Result<Response, Failure> {
+    async fn send_once(&mut self, body: &[u8]) -> Result<Response, Attempt> {
         if self.conn.as_ref().is_none_or(|c| !c.is_open()) {
-            self.conn = Some(
-                Conn::connect(&self.target)
-                    .await
-                    .map_err(|e| Failure::Transport(format!("connect: {e}")))?,
-            );
+            let conn = Conn::connect(&self.target)
+                .await
+                .map_err(|e| Attempt::Failed(Failure::Transport(format!("connect: {e}"))))?;
+            self.conn = Some(conn);
         }
         let conn = self.conn.as_mut().expect("connected");
-        match tokio::time::timeout(
+        let sent = tokio::time::timeout(
             REQUEST_TIMEOUT,
             conn.post_json(&self.target.path, self.token.as_deref(), body),
         )
-        .await
-        {
+        .await;
+        if !matches!(sent, Ok(Ok(_))) {
+            self.conn = None;
+        }
+        match sent {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => {
-                self.conn = None;
-                Err(Failure::Transport(e.to_string()))
-            }
-            Err(_) => {
-                self.conn = None;
-                Err(Failure::Transport(TIMED_OUT.into()))
-            }
+            Ok(Err(e)) => Err(Attempt::Broke(e.to_string())),
+            Err(_) => Err(Attempt::Failed(Failure::Transport("timed out".into()))),
         }
     }
 

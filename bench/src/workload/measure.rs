@@ -123,6 +123,12 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     // The window's cache counters, and the progress bar, from this task.
     let mut before = None;
     let mut l1_before = None;
+    // The server's CPU time at the window's start and end, and when each was read.
+    let cpu = || {
+        let pid = shared.spec.server_pid?;
+        Some((crate::procs::cpu_seconds(pid)?, Instant::now()))
+    };
+    let mut cpu_before = None;
     let tick = Duration::from_millis(200);
     let mut last_done = 0u64;
     let mut last_at = Instant::now();
@@ -133,6 +139,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
             break;
         }
         if before.is_none() && now >= window_start {
+            cpu_before = cpu();
             let counts = if has_cache {
                 control.cache_counts().await
             } else {
@@ -172,6 +179,12 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         ));
     }
 
+    let server_cpu_percent = match (cpu_before, cpu()) {
+        (Some((c0, t0)), Some((c1, t1))) if t1 > t0 => {
+            Some((c1 - c0) / t1.duration_since(t0).as_secs_f64() * 100.0)
+        }
+        _ => None,
+    };
     let mut hist = histogram();
     let mut window_failures = 0;
     let mut requests_total = 1 + prefilled;
@@ -265,6 +278,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         delta_served: window_counts.and(d.served),
         l1_served_percent,
         rss_mib,
+        server_cpu_percent,
         redis_used_mib: redis_size.map(|(bytes, _)| bytes as f64 / (1 << 20) as f64),
         redis_keys: redis_size.map(|(_, keys)| keys),
         between_reads,

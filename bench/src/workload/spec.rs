@@ -86,6 +86,8 @@ pub struct RunResult {
     pub l1_served_percent: Option<f64>,
     /// The server's resident memory at the end of the window, MiB.
     pub rss_mib: Option<f64>,
+    /// The server's CPU over the window (user and system, every thread), % of one core.
+    pub server_cpu_percent: Option<f64>,
     /// Redis's used memory at the end of the window, MiB (`cacheStats.usedMemory`).
     pub redis_used_mib: Option<f64>,
     /// The keys under the server's namespace at the end of the window.
