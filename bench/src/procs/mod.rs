@@ -14,4 +14,4 @@ mod server;
 pub use build::{build_server, server_binary, workspace_root};
 pub use common::TempDir;
 pub use redis::{Redis, RedisCluster};
-pub use server::{Server, ServerConfig, cpu_seconds, pinning, resident_mib};
+pub use server::{CpuMark, Server, ServerConfig, pinning, resident_mib};

@@ -180,7 +180,7 @@ fn strip_ansi(line: &str) -> String {
 const USER_HZ: f64 = 100.0;
 
 /// The CPU time process `pid` has used (user and system, every thread), seconds.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
+fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces: state is
     // field 3, utime 14 and stime 15.
@@ -188,6 +188,33 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some((utime + stime) as f64 / USER_HZ)
+}
+
+/// A process's CPU time at a moment: [`CpuMark::now`] at the start of an interval,
+/// [`CpuMark::percent_since`] at its end.
+#[derive(Clone, Copy)]
+pub struct CpuMark {
+    pid: u32,
+    seconds: f64,
+    at: std::time::Instant,
+}
+
+impl CpuMark {
+    /// Process `pid`'s CPU time now (`None` when it cannot be read).
+    pub fn now(pid: u32) -> Option<Self> {
+        Some(Self {
+            pid,
+            seconds: cpu_seconds(pid)?,
+            at: std::time::Instant::now(),
+        })
+    }
+
+    /// The CPU the process used since this mark, in % of one core.
+    pub fn percent_since(&self) -> Option<f64> {
+        let end = Self::now(self.pid)?;
+        let elapsed = end.at.duration_since(self.at).as_secs_f64();
+        (elapsed > 0.0).then(|| (end.seconds - self.seconds) / elapsed * 100.0)
+    }
 }
 
 /// The resident memory of process `pid` (`VmRSS`), MiB.

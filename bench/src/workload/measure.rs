@@ -24,7 +24,7 @@ use super::{
     spec::{CacheCounts, OpCounts, OpLatency, RunResult, RunSpec, Split},
     task::{MAX_SAMPLES, Shared, connection_task, histogram},
 };
-use crate::http::Conn;
+use crate::{http::Conn, procs::CpuMark};
 
 /// Where the progress bar is and what it says.
 pub struct Progress<'a> {
@@ -123,11 +123,6 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     // The window's cache counters, and the progress bar, from this task.
     let mut before = None;
     let mut l1_before = None;
-    // The server's CPU time at the window's start and end, and when each was read.
-    let cpu = || {
-        let pid = shared.spec.server_pid?;
-        Some((crate::procs::cpu_seconds(pid)?, Instant::now()))
-    };
     let mut cpu_before = None;
     let tick = Duration::from_millis(200);
     let mut last_done = 0u64;
@@ -139,7 +134,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
             break;
         }
         if before.is_none() && now >= window_start {
-            cpu_before = cpu();
+            cpu_before = shared.spec.server_pid.and_then(CpuMark::now);
             let counts = if has_cache {
                 control.cache_counts().await
             } else {
@@ -179,12 +174,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         ));
     }
 
-    let server_cpu_percent = match (cpu_before, cpu()) {
-        (Some((c0, t0)), Some((c1, t1))) if t1 > t0 => {
-            Some((c1 - c0) / t1.duration_since(t0).as_secs_f64() * 100.0)
-        }
-        _ => None,
-    };
+    let server_cpu_percent = cpu_before.and_then(|mark| mark.percent_since());
     let mut hist = histogram();
     let mut window_failures = 0;
     let mut requests_total = 1 + prefilled;
