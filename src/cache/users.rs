@@ -11,7 +11,7 @@ use super::{
     entity::{EntityCache, Pointer, Source, Versioned, durable},
 };
 use crate::{
-    db::{DbError, NewUser, UserChanges, UserRepo},
+    db::{DbError, NewUser, Updated, UserChanges, UserRepo},
     domain::User,
 };
 
@@ -66,6 +66,12 @@ impl Source<User> for UserRepo {
             .map(User::from)
             .collect())
     }
+}
+
+/// Whether `changes` sets a field the email pointer or `userStats` depends on (email, role,
+/// `isActive`): only then must the row before the update be read, to know what moved.
+fn moves_tags_or_pointer(changes: &UserChanges) -> bool {
+    changes.email.is_some() || changes.role.is_some() || changes.is_active.is_some()
 }
 
 /// The repository wrapped by the cache. Resolvers reach users through this (via the service).
@@ -138,15 +144,22 @@ impl CachedUsers {
     /// Applies `changes` (the version moves on in the same statement), then writes through:
     /// the entry (set-if-newer), the old email's pointer removed, the new one written, and
     /// `userStats` invalidated if a role or `isActive` changed (pages hold ids: an update moves
-    /// none). `None` when there is no such user.
+    /// none). A change of the name or password alone moves neither pointer nor counts: the row
+    /// is not read before it, and only the entry is written. `None` when there is no such user.
     pub async fn update(&self, id: i64, changes: UserChanges) -> Result<Option<User>, DbError> {
         let this = self.clone();
         durable(async move {
-            let Some((before, row)) = this.repo.update(id, changes).await? else {
+            let read_before = moves_tags_or_pointer(&changes);
+            let Some(Updated { before, after }) =
+                this.repo.update(id, changes, read_before).await?
+            else {
                 return Ok(None);
             };
-            let user = User::from(row);
-            this.users.changed(&User::from(before), &user).await;
+            let user = User::from(after);
+            match before {
+                Some(before) => this.users.changed(&User::from(before), &user).await,
+                None => this.users.rewritten(&user).await,
+            }
             Ok(Some(user))
         })
         .await

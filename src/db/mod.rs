@@ -9,7 +9,7 @@ mod repo;
 
 pub use entity::Model as UserRow;
 pub use owed::{OWED_PAGE, OwedLog, deployment_id};
-pub use repo::{NewUser, UserChanges, UserRepo};
+pub use repo::{NewUser, Updated, UserChanges, UserRepo};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use std::time::Duration;

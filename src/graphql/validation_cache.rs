@@ -1,17 +1,24 @@
 //! Validation results, cached by [`RequestKey`] (`CACHE_PARSED_QUERIES`).
 //!
 //! Validation is much of what a cached read would otherwise cost. It depends on the document,
-//! the operation and the variable values (their types, and the complexity of
-//! `users(limit: $n)`), so a result is reused only for a request with exactly the same key,
-//! which [`super::prepare`] computes from the resolved request. Only successes are kept: a
-//! refused document is checked every time. Entries are weighed by key and result.
+//! the operation and the variable values (their types, enum members, custom scalars, and the
+//! complexity of `users(limit: $n)`), so a result is reused only for a request with the same
+//! key: the one [`super::prepare`] computes from the resolved request, except that the value of
+//! a variable every operation declares as `String` or `ID` (not a list) counts only as "a
+//! string". Validation cannot tell two strings apart there: such a variable is allowed only
+//! where a `String` or an `ID` goes, and any string is one; no complexity reads a string.
+//! Without this, every mutation with a new name in its variables (most writes) was validated
+//! again. Only successes are kept: a refused document is checked every time. Entries are
+//! weighed by key and result.
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{
-    Request, ServerResult, ValidationResult,
+    Name, Request, ServerResult, ValidationResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+        NextValidation,
     },
+    parser::types::{BaseType, ExecutableDocument},
 };
 use moka::sync::Cache;
 
@@ -46,14 +53,62 @@ impl ExtensionFactory for ValidationCache {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(PerRequest {
             shared: self.clone(),
-            key: Mutex::new(None),
+            key: Mutex::new(Key::None),
         })
     }
 }
 
 struct PerRequest {
     shared: ValidationCache,
-    key: Mutex<Option<RequestKey>>,
+    key: Mutex<Key>,
+}
+
+/// Where this request's validation key stands.
+enum Key {
+    /// No key: nothing is cached.
+    None,
+    /// The endpoint keyed the request, whose operation this names; the document is not parsed.
+    Named(Option<String>),
+    /// The key validation is cached under.
+    Ready(RequestKey),
+}
+
+impl PerRequest {
+    fn key(&self) -> std::sync::MutexGuard<'_, Key> {
+        self.key.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `variables`, with the value of each one that every operation of `doc` declares as a `String`
+/// or an `ID` (not a list) replaced by `""` when it is a string: what validation sees of it.
+fn as_validated(doc: &ExecutableDocument, variables: &Variables) -> Variables {
+    let mut out = variables.clone();
+    for (name, value) in out.iter_mut() {
+        if matches!(value, Value::String(_)) && declared_as_text(doc, name) {
+            *value = Value::String(String::new());
+        }
+    }
+    out
+}
+
+/// Whether some operation of `doc` declares `$name`, and every one that does as `String` or `ID`.
+fn declared_as_text(doc: &ExecutableDocument, name: &Name) -> bool {
+    let mut declared = false;
+    for (_, operation) in doc.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            let definition = &definition.node;
+            if definition.name.node != *name {
+                continue;
+            }
+            match &definition.var_type.node.base {
+                BaseType::Named(ty) if ty.as_str() == "String" || ty.as_str() == "ID" => {
+                    declared = true;
+                }
+                _ => return false,
+            }
+        }
+    }
+    declared
 }
 
 #[async_trait::async_trait]
@@ -65,13 +120,38 @@ impl Extension for PerRequest {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         // Only a key attached by the endpoint counts: without one, nothing is cached.
-        let key = request
+        let keyed = request
             .data
             .get(&std::any::TypeId::of::<RequestKey>())
-            .and_then(|d| d.downcast_ref::<RequestKey>())
-            .cloned();
-        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key;
+            .is_some_and(|d| d.is::<RequestKey>());
+        *self.key() = if keyed {
+            Key::Named(request.operation_name.clone())
+        } else {
+            Key::None
+        };
         next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut key = self.key();
+        if let Key::Named(name) = &*key {
+            *key = match RequestKey::of_parts(
+                name.as_deref(),
+                &as_validated(&doc, variables),
+                query,
+            ) {
+                Some(ready) => Key::Ready(ready),
+                None => Key::None,
+            };
+        }
+        Ok(doc)
     }
 
     async fn validation(
@@ -79,7 +159,10 @@ impl Extension for PerRequest {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
-        let key = self.key.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let key = match std::mem::replace(&mut *self.key(), Key::None) {
+            Key::Ready(key) => Some(key),
+            Key::None | Key::Named(_) => None,
+        };
         if let Some(key) = &key
             && let Some(result) = self.shared.validations.get(&key.0)
         {
@@ -90,5 +173,38 @@ impl Extension for PerRequest {
             self.shared.validations.insert(key.0, result);
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Variables, parser::parse_query};
+
+    use super::as_validated;
+
+    fn seen(doc: &str, variables: serde_json::Value) -> serde_json::Value {
+        let doc = parse_query(doc).unwrap();
+        let variables = Variables::from_json(variables);
+        serde_json::to_value(as_validated(&doc, &variables)).unwrap()
+    }
+
+    #[test]
+    fn only_strings_declared_as_text_everywhere_are_blanked() {
+        let doc = "query A($s: String!, $i: ID, $n: Int, $r: Role, $l: [String!]) { a } \
+                   query B($m: String) { b } query C($m: Int) { c }";
+        let vars = serde_json::json!({
+            "s": "x", "i": "7", "n": 3, "r": "ADMIN", "l": ["y"], "m": "z", "u": "w"
+        });
+        assert_eq!(
+            seen(doc, vars),
+            serde_json::json!({
+                "s": "", "i": "", "n": 3, "r": "ADMIN", "l": ["y"], "m": "z", "u": "w"
+            })
+        );
+        // A string variable given a number keeps it: validation must see it.
+        assert_eq!(
+            seen("query($s: String) { a }", serde_json::json!({ "s": 1 })),
+            serde_json::json!({ "s": 1 })
+        );
     }
 }

@@ -38,7 +38,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
     /// the write may be acknowledged (see `cache::trust`).
     pub async fn written(&self, e: &E, old: Option<&str>) {
-        self.settle(e.id(), e, Some(e), old, E::TAGS).await;
+        self.settle(e.id(), e, Some(e), old, E::TAGS, true).await;
     }
 
     /// After an update from `before` to `after` has committed: as [`EntityCache::written`], but
@@ -51,13 +51,22 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             .map(|p| (p.of)(before))
             .filter(|&old| self.pointer.as_ref().is_some_and(|p| (p.of)(after) != old));
         let tags = E::changed_tags(before, after);
-        self.settle(after.id(), after, Some(after), old, tags).await;
+        self.settle(after.id(), after, Some(after), old, tags, true)
+            .await;
+    }
+
+    /// After an update that set no field a tag or the pointer depends on (the caller knows from
+    /// the change it asked for, so the row before it need not be read): only the entry is
+    /// written (set-if-newer). The pointer still leads to it, and no list or aggregate moved.
+    pub async fn rewritten(&self, after: &E) {
+        self.settle(after.id(), after, Some(after), None, &[], false)
+            .await;
     }
 
     /// After a delete has committed: a tombstone (so no late fill brings it back), its pointer
     /// removed, every tag invalidated.
     pub async fn deleted(&self, e: &E) {
-        self.settle(e.id(), e, None, None, E::TAGS).await;
+        self.settle(e.id(), e, None, None, E::TAGS, true).await;
     }
 
     async fn settle(
@@ -67,11 +76,16 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         now: Option<&E>,
         old: Option<&str>,
         tags: &'static [&'static str],
+        pointer: bool,
     ) {
         self.cache.advance_epoch();
         let key = self.key(id);
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
-        let current = self.pointer.as_ref().map(|p| (p.name, (p.of)(e)));
+        let current = self
+            .pointer
+            .as_ref()
+            .filter(|_| pointer)
+            .map(|p| (p.name, (p.of)(e)));
         let through = async {
             if !self.cache.can_write() {
                 return Err(CacheError::Unavailable);

@@ -14,7 +14,7 @@ mod persisted;
 use std::sync::Arc;
 
 use async_graphql::{
-    Request, ServerError,
+    Request, ServerError, Variables,
     parser::types::{DocumentOperations, OperationType},
 };
 
@@ -105,21 +105,30 @@ impl RequestKey {
     /// produce another request's key (separators alone could be forged: a name or a text may
     /// contain any character); `-` (no name) and `=` (a name, possibly `""`) never collide.
     pub fn of(request: &Request) -> Option<Self> {
+        Self::of_parts(
+            request.operation_name.as_deref(),
+            &request.variables,
+            &request.query,
+        )
+    }
+
+    /// The key of the operation `name` of the document `query` with `variables`, built as
+    /// [`RequestKey::of`] builds it.
+    pub fn of_parts(name: Option<&str>, variables: &Variables, query: &str) -> Option<Self> {
         use std::fmt::Write;
-        let variables = serde_json::to_string(&request.variables).ok()?;
-        let (mark, name) = match &request.operation_name {
+        let variables = serde_json::to_string(variables).ok()?;
+        let (mark, name) = match name {
             None => ('-', ""),
-            Some(name) => ('=', name.as_str()),
+            Some(name) => ('=', name),
         };
-        let mut key =
-            String::with_capacity(40 + name.len() + variables.len() + request.query.len());
+        let mut key = String::with_capacity(40 + name.len() + variables.len() + query.len());
         let _ = write!(
             key,
             "{mark}{}:{name}{}:{variables}",
             name.len(),
             variables.len()
         );
-        key.push_str(&request.query);
+        key.push_str(query);
         Some(Self(key.into()))
     }
 }

@@ -133,3 +133,40 @@ async fn a_request_key_cannot_be_forged_to_skip_validation() {
         assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_is_reused_across_strings_but_never_across_types_or_enum_members() {
+    let app = app().await;
+    let token = app.admin_token.clone();
+    let rename = "mutation($id: ID!, $name: String!) { updateUser(id: $id, input: { fullName: $name }) { fullName } }";
+    let send = |variables: Value| {
+        let body = json!({ "query": rename, "variables": variables });
+        let (app, token) = (&app, &token);
+        async move { app.post_json(Some(token), &body).await.1 }
+    };
+    // Two names: the second reuses the first's validation and still gets its own answer.
+    for name in ["Ann", "Bea"] {
+        let body = send(json!({ "id": "1", "name": name })).await;
+        assert_eq!(body["data"]["updateUser"]["fullName"], name, "{body}");
+    }
+    // A value of another type is validated on its own, however often a string passed.
+    for bad in [
+        json!({ "id": "1", "name": 5 }),
+        json!({ "id": { "a": 1 }, "name": "C" }),
+    ] {
+        let body = send(bad).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    }
+    // An enum's value is part of the key: a valid member does not let an invalid one through.
+    let role =
+        "mutation($id: ID!, $role: Role!) { updateUser(id: $id, input: { role: $role }) { role } }";
+    for (value, ok) in [("ADMIN", true), ("NOPE", false)] {
+        let body = json!({ "query": role, "variables": { "id": "1", "role": value } });
+        let (_, body) = app.post_json(Some(&token), &body).await;
+        if ok {
+            assert_eq!(body["data"]["updateUser"]["role"], value, "{body}");
+        } else {
+            assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        }
+    }
+}
