@@ -71,7 +71,15 @@ impl Source<User> for UserRepo {
 /// Whether `changes` sets a field the email pointer or `userStats` depends on (email, role,
 /// `isActive`): only then must the row before the update be read, to know what moved.
 fn moves_tags_or_pointer(changes: &UserChanges) -> bool {
-    changes.email.is_some() || changes.role.is_some() || changes.is_active.is_some()
+    // Every field named, so a new one must be placed on one side or the other.
+    let UserChanges {
+        email,
+        role,
+        is_active,
+        full_name: _,
+        password_hash: _,
+    } = changes;
+    email.is_some() || role.is_some() || is_active.is_some()
 }
 
 /// The repository wrapped by the cache. Resolvers reach users through this (via the service).

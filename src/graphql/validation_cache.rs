@@ -6,11 +6,14 @@
 //! key: the one [`super::prepare`] computes from the resolved request, except that the value of
 //! a variable every operation declares as `String` or `ID` (not a list) counts only as "a
 //! string". Validation cannot tell two strings apart there: such a variable is allowed only
-//! where a `String` or an `ID` goes, and any string is one; no complexity reads a string.
+//! where a `String` or an `ID` goes, and any string is one. That holds while no field's
+//! complexity reads a `String` or `ID` argument and no input takes a scalar of the application's
+//! own (whose check could read a string written inside its literal): [`blanking_is_sound`]
+//! checks the schema once, and for a schema where it does not hold, values count exactly.
 //! Without this, every mutation with a new name in its variables (most writes) was validated
 //! again. Only successes are kept: a refused document is checked every time. Entries are
 //! weighed by key and result.
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::{
     Name, Request, ServerResult, ValidationResult, Value, Variables,
@@ -19,6 +22,7 @@ use async_graphql::{
         NextValidation,
     },
     parser::types::{BaseType, ExecutableDocument},
+    registry::{MetaInputValue, MetaType, Registry},
 };
 use moka::sync::Cache;
 
@@ -31,6 +35,8 @@ const ENTRY_OVERHEAD: u32 = 256;
 #[derive(Clone)]
 pub struct ValidationCache {
     validations: Cache<Arc<str>, ValidationResult, foldhash::fast::RandomState>,
+    /// Whether string values may be blanked in keys ([`blanking_is_sound`]), once known.
+    blanking: Arc<OnceLock<bool>>,
 }
 
 impl ValidationCache {
@@ -45,6 +51,7 @@ impl ValidationCache {
                         .saturating_add(ENTRY_OVERHEAD)
                 })
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            blanking: Arc::default(),
         }
     }
 }
@@ -89,6 +96,36 @@ fn as_validated(doc: &ExecutableDocument, variables: &Variables) -> Variables {
         }
     }
     out
+}
+
+/// Whether validation reads no more of a string given for a `String` or `ID` variable than that
+/// it is a string, in this schema: no field with a computed complexity takes a `String` or `ID`
+/// argument, and no argument, input field or directive argument is a scalar other than the
+/// five built-in ones.
+fn blanking_is_sound(registry: &Registry) -> bool {
+    const BUILT_IN: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
+    let named = |v: &MetaInputValue| v.ty.trim_matches(['[', ']', '!']).to_owned();
+    let plain_input = |v: &MetaInputValue| {
+        let name = named(v);
+        BUILT_IN.contains(&name.as_str())
+            || !matches!(registry.types.get(&name), Some(MetaType::Scalar { .. }))
+    };
+    let text = |v: &MetaInputValue| matches!(named(v).as_str(), "String" | "ID");
+    let types = registry.types.values().all(|ty| match ty {
+        MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } => {
+            fields.values().all(|field| {
+                field.args.values().all(plain_input)
+                    && (field.compute_complexity.is_none() || !field.args.values().any(text))
+            })
+        }
+        MetaType::InputObject { input_fields, .. } => input_fields.values().all(plain_input),
+        _ => true,
+    });
+    types
+        && registry
+            .directives
+            .values()
+            .all(|d| d.args.values().all(plain_input))
 }
 
 /// Whether some operation of `doc` declares `$name`, and every one that does as `String` or `ID`.
@@ -140,13 +177,20 @@ impl Extension for PerRequest {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        let blanking = *self
+            .shared
+            .blanking
+            .get_or_init(|| blanking_is_sound(&ctx.schema_env.registry));
         let mut key = self.key();
         if let Key::Named(name) = &*key {
-            *key = match RequestKey::of_parts(
-                name.as_deref(),
-                &as_validated(&doc, variables),
-                query,
-            ) {
+            let blanked;
+            let seen = if blanking {
+                blanked = as_validated(&doc, variables);
+                &blanked
+            } else {
+                variables
+            };
+            *key = match RequestKey::of_parts(name.as_deref(), seen, query) {
                 Some(ready) => Key::Ready(ready),
                 None => Key::None,
             };
@@ -178,9 +222,54 @@ impl Extension for PerRequest {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{Variables, parser::parse_query};
+    use async_graphql::{
+        Json, Object, OutputType, Variables, parser::parse_query, registry::Registry,
+    };
 
-    use super::as_validated;
+    use super::{as_validated, blanking_is_sound};
+    use crate::graphql::roots::{Mutation, Query};
+
+    fn registry_of<T: OutputType>() -> Registry {
+        let mut registry = Registry::default();
+        T::create_type_info(&mut registry);
+        registry
+    }
+
+    struct Plain;
+    #[Object]
+    impl Plain {
+        async fn a(&self, s: String, #[graphql(default = 1)] n: i32) -> i32 {
+            (s.len() as i32) + n
+        }
+    }
+
+    struct OwnScalar;
+    #[Object]
+    impl OwnScalar {
+        async fn a(&self, j: Json<serde_json::Value>) -> bool {
+            j.is_null()
+        }
+    }
+
+    struct CostByString;
+    #[Object]
+    impl CostByString {
+        #[graphql(complexity = "s.len() + child_complexity")]
+        async fn a(&self, s: String) -> i32 {
+            s.len() as i32
+        }
+    }
+
+    #[test]
+    fn strings_are_blanked_only_where_the_schema_cannot_read_them() {
+        assert!(blanking_is_sound(&registry_of::<Plain>()));
+        assert!(blanking_is_sound(&registry_of::<Query>()));
+        assert!(blanking_is_sound(&registry_of::<Mutation>()));
+        // An input scalar of the application's own may look inside its literal's strings.
+        assert!(!blanking_is_sound(&registry_of::<OwnScalar>()));
+        // A complexity may read a string argument.
+        assert!(!blanking_is_sound(&registry_of::<CostByString>()));
+    }
 
     fn seen(doc: &str, variables: serde_json::Value) -> serde_json::Value {
         let doc = parse_query(doc).unwrap();

@@ -41,8 +41,10 @@ Options (defaults in brackets):
   --server-cpus LIST   taskset CPU list for the server, or `none`   [1, on machines with >= 2 CPUs]
   --name NAME          results go to bench/results/NAME/            [today's date, UTC]
   --no-build           do not run `cargo build --release --bin cachegraph` first
-  --no-prefill         W3-W5 start without asking for every user twice (a cold cache that
-                       warms during the warm-up: for working sets too large to prefill)
+  --prefill N          W3-W5 first ask for every user N times (0-2): twice fills the entries
+                       and keeps each response, once only fills the entries (enough when the
+                       responses cannot all be kept, as at a million users)          [2]
+  --no-prefill         --prefill 0: start cold; the cache warms during the warm-up
   --server-env K=V     extra environment for the server under test (repeatable), e.g.
                        --server-env CACHE_L1_CAPACITY=1000 (applied after --layers' switches)
   --url URL --token T  benchmark an already running server instead (no seeding, no server start;
@@ -106,8 +108,8 @@ pub struct Args {
     pub connections: usize,
     /// `--tokens per-connection`: each connection reads with a user token of its own.
     pub per_connection_tokens: bool,
-    /// Whether W3–W5 ask for every user twice before their warm-up (`--no-prefill`: not).
-    pub prefill: bool,
+    /// How many times W3–W5 ask for every user before their warm-up (`--prefill`; 0: not).
+    pub prefill: u64,
     pub duration: Duration,
     pub warmup: Duration,
     pub zipf: Option<f64>,

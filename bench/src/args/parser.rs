@@ -47,7 +47,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
         users: 10_000,
         connections: 32,
         per_connection_tokens: false,
-        prefill: true,
+        prefill: 2,
         duration: Duration::from_secs(8),
         warmup: Duration::from_secs(2),
         zipf: None,
@@ -72,7 +72,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
             continue;
         }
         if arg == "--no-prefill" {
-            args.prefill = false;
+            args.prefill = 0;
             continue;
         }
         let (opt, inline) = match arg.split_once('=') {
@@ -138,6 +138,14 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<P
                 }
             }
             "--warmup" => args.warmup = seconds(&value, "--warmup")?,
+            "--prefill" => {
+                args.prefill = match value.as_str() {
+                    "0" => 0,
+                    "1" => 1,
+                    "2" => 2,
+                    _ => return Err(format!("--prefill: `{value}` is not 0, 1 or 2")),
+                }
+            }
             "--zipf" => {
                 let s: f64 = value
                     .parse()

@@ -93,6 +93,7 @@ impl Report {
                 "tokens": if self.per_connection_tokens { "per-connection" } else { "shared" },
                 "duration_seconds": self.duration_s,
                 "warmup_seconds": self.warmup_s,
+                "prefill_passes": self.prefill,
                 "zipf": self.zipf,
             },
             "databases": self.databases.iter().map(|d| json!({

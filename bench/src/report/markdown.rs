@@ -45,7 +45,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "- Users: {} · connections: {} · tokens: {} · measured window: {} s · warm-up: {} s (W3–W5: after asking for every user twice) · id distribution: {}",
+            "- Users: {} · connections: {} · tokens: {} · measured window: {} s · warm-up: {} s (W3–W5: after asking for every user {}) · id distribution: {}",
             self.users,
             self.connections,
             if self.per_connection_tokens {
@@ -55,6 +55,7 @@ impl Report {
             },
             self.duration_s,
             self.warmup_s,
+            crate::workload::prefill_times(self.prefill),
             self.zipf
                 .map_or_else(|| "uniform".into(), |s| format!("Zipf({s})"))
         );

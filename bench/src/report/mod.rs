@@ -59,6 +59,8 @@ pub struct Report {
     pub per_connection_tokens: bool,
     pub duration_s: f64,
     pub warmup_s: f64,
+    /// How many times W3–W5 asked for every user before their warm-up (`--prefill`).
+    pub prefill: u64,
     pub zipf: Option<f64>,
     pub target: String,
     pub databases: Vec<DbInfo>,

@@ -93,6 +93,7 @@ fn report(runs: Vec<RunResult>) -> Report {
         per_connection_tokens: false,
         duration_s: 2.0,
         warmup_s: 1.0,
+        prefill: 2,
         zipf: None,
         target: "local".into(),
         databases: vec![DbInfo {

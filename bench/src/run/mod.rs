@@ -75,6 +75,7 @@ pub async fn run(args: Args) -> ExitCode {
         per_connection_tokens: args.per_connection_tokens,
         duration_s: args.duration.as_secs_f64(),
         warmup_s: args.warmup.as_secs_f64(),
+        prefill: args.prefill,
         zipf: args.zipf,
         target: collected.target,
         databases: collected.databases,

@@ -78,10 +78,12 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     // W3 and W4 ask for any of the users: every one of them is asked for first (`prefill`).
     let mut prefilled = 0;
-    if spec.prefill && matches!(spec.workload, Workload::W3 | Workload::W4 | Workload::W5) {
-        progress
-            .bar
-            .set_message(format!("{} prefill: every user, twice", progress.label));
+    if spec.prefill > 0 && matches!(spec.workload, Workload::W3 | Workload::W4 | Workload::W5) {
+        progress.bar.set_message(format!(
+            "{} prefill: every user, {}",
+            progress.label,
+            super::prefill::times(spec.prefill)
+        ));
         let shared_spec = Arc::new(spec);
         let (back, found) = prefill(&shared_spec, conns).await;
         conns = back;

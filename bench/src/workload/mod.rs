@@ -26,6 +26,7 @@ pub use client::Client;
 pub use measure::{Progress, run};
 pub use op::Op;
 pub use picker::{Layout, Picker};
+pub use prefill::times as prefill_times;
 #[cfg(test)]
 pub use spec::{OpCounts, Split};
 pub use spec::{OpLatency, RunResult, RunSpec};

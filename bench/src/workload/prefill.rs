@@ -1,15 +1,23 @@
-//! Before W3 and W4 warm up, every seeded user is asked for twice (the first request loads it
-//! from the database, the second is answered from cache entries, so its response can be kept):
-//! a time-based warm-up alone leaves most of 10,000 ids cold, and the window would measure the
-//! database loads of the first requests instead of the server that has been running a while.
-//! Every answer is checked like any other; none is in the window.
+//! Before W3–W5 warm up, every seeded user is asked for `--prefill` times, twice by default (the
+//! first request loads it from the database, the second is answered from cache entries, so its
+//! response can be kept): a time-based warm-up alone leaves most of 10,000 ids cold, and the
+//! window would measure the database loads of the first requests instead of the server that has
+//! been running a while. Once is enough where the responses cannot all be kept anyway (a million
+//! users): every entry is then filled, at half the prefill's time. Every answer is checked like
+//! any other; none is in the window.
 use std::{sync::Arc, time::Instant};
 
 use super::{check::FailureCounts, op::Op, spec::RunSpec};
 use crate::http::Conn;
 
-/// Times each id is asked for.
-const PASSES: u64 = 2;
+/// `passes` in words, for the progress line and the report.
+pub fn times(passes: u64) -> &'static str {
+    match passes {
+        0 => "never",
+        1 => "once",
+        _ => "twice",
+    }
+}
 
 /// What prefilling found wrong, with up to a few samples.
 #[derive(Default)]
@@ -63,7 +71,7 @@ async fn one_connection(
     let token = spec.reader(k);
     let mut part = Prefilled::default();
     let mut body = Vec::with_capacity(256);
-    for _ in 0..PASSES {
+    for _ in 0..spec.prefill {
         let mut id = k as u64 + 1;
         while id <= spec.layout.users {
             let Some(c) = conn.as_mut() else {

@@ -36,8 +36,8 @@ pub struct RunSpec {
     pub writes: Arc<Writes>,
     /// W1's user.
     pub hot_id: u64,
-    /// Whether W3–W5 ask for every user twice first.
-    pub prefill: bool,
+    /// How many times W3–W5 ask for every user first (0: not).
+    pub prefill: u64,
     /// The server's process, when the benchmark started it (its resident memory is read).
     pub server_pid: Option<u32>,
 }

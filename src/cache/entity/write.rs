@@ -57,7 +57,8 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
 
     /// After an update that set no field a tag or the pointer depends on (the caller knows from
     /// the change it asked for, so the row before it need not be read): only the entry is
-    /// written (set-if-newer). The pointer still leads to it, and no list or aggregate moved.
+    /// written (set-if-newer). The pointer, where there is one, still names it (a missing one
+    /// only misses, and the lookup loads from the database), and no list or aggregate moved.
     pub async fn rewritten(&self, after: &E) {
         self.settle(after.id(), after, Some(after), None, &[], false)
             .await;
