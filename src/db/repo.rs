@@ -89,16 +89,16 @@ impl UserRepo {
         self.by_id(id).await
     }
 
-    // `.one()` binds `LIMIT ?`, and SQLite's planner reads a bound LIMIT, so it re-prepares such
-    // a statement every time it is bound (a profile of `updateUser` showed the re-parse as an
-    // eighth of its instructions). The lookups below are by unique columns: `.all()` returns at
-    // most one row, from a statement prepared once.
     async fn by_id(&self, id: i64) -> Result<Option<Model>, DbError> {
-        Ok(Entity::find_by_id(id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .next())
+        self.only(Entity::find_by_id(id)).await
+    }
+
+    /// The one row of a lookup by a unique column. `.one()` would bind `LIMIT ?`, and SQLite's
+    /// planner reads a bound LIMIT, so it re-prepares such a statement every time it is bound
+    /// (a profile of `updateUser` showed the re-parse as an eighth of its instructions);
+    /// `.all()` returns at most one row here, from a statement prepared once.
+    async fn only(&self, select: sea_orm::Select<Entity>) -> Result<Option<Model>, DbError> {
+        Ok(select.all(&self.db).await?.into_iter().next())
     }
 
     /// The users with these ids, in no particular order; missing ids are skipped.
@@ -113,12 +113,8 @@ impl UserRepo {
     /// The user with this (already lower-cased) email.
     pub async fn find_by_email(&self, email: &str) -> Result<Option<Model>, DbError> {
         self.count_load();
-        Ok(Entity::find()
-            .filter(Column::Email.eq(email))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .next())
+        self.only(Entity::find().filter(Column::Email.eq(email)))
+            .await
     }
 
     /// A page of users ordered by id.

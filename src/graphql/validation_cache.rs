@@ -74,8 +74,12 @@ struct PerRequest {
 enum Key {
     /// No key: nothing is cached.
     None,
-    /// The endpoint keyed the request, whose operation this names; the document is not parsed.
-    Named(Option<String>),
+    /// The endpoint's key of the request (its variables as sent) and the operation it names;
+    /// the document is not parsed yet.
+    Sent {
+        key: RequestKey,
+        operation: Option<String>,
+    },
     /// The key validation is cached under.
     Ready(RequestKey),
 }
@@ -88,14 +92,24 @@ impl PerRequest {
 
 /// `variables`, with the value of each one that every operation of `doc` declares as a `String`
 /// or an `ID` (not a list) replaced by `""` when it is a string: what validation sees of it.
-fn as_validated(doc: &ExecutableDocument, variables: &Variables) -> Variables {
-    let mut out = variables.clone();
-    for (name, value) in out.iter_mut() {
-        if matches!(value, Value::String(_)) && declared_as_text(doc, name) {
-            *value = Value::String(String::new());
-        }
+/// `None` when that changes nothing (the variables as sent are what validation sees).
+fn as_validated(doc: &ExecutableDocument, variables: &Variables) -> Option<Variables> {
+    let blank = |name: &Name, value: &Value| {
+        matches!(value, Value::String(s) if !s.is_empty()) && declared_as_text(doc, name)
+    };
+    if !variables.iter().any(|(name, value)| blank(name, value)) {
+        return None;
     }
-    out
+    let mut out = Variables::default();
+    for (name, value) in variables.iter() {
+        let seen = if blank(name, value) {
+            Value::String(String::new())
+        } else {
+            value.clone()
+        };
+        out.insert(name.clone(), seen);
+    }
+    Some(out)
 }
 
 /// Whether validation reads no more of a string given for a `String` or `ID` variable than that
@@ -157,14 +171,16 @@ impl Extension for PerRequest {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         // Only a key attached by the endpoint counts: without one, nothing is cached.
-        let keyed = request
+        let sent = request
             .data
             .get(&std::any::TypeId::of::<RequestKey>())
-            .is_some_and(|d| d.is::<RequestKey>());
-        *self.key() = if keyed {
-            Key::Named(request.operation_name.clone())
-        } else {
-            Key::None
+            .and_then(|d| d.downcast_ref::<RequestKey>());
+        *self.key() = match sent {
+            Some(key) => Key::Sent {
+                key: key.clone(),
+                operation: request.operation_name.clone(),
+            },
+            None => Key::None,
         };
         next.run(ctx, request).await
     }
@@ -182,17 +198,16 @@ impl Extension for PerRequest {
             .blanking
             .get_or_init(|| blanking_is_sound(&ctx.schema_env.registry));
         let mut key = self.key();
-        if let Key::Named(name) = &*key {
-            let blanked;
-            let seen = if blanking {
-                blanked = as_validated(&doc, variables);
-                &blanked
-            } else {
-                variables
-            };
-            *key = match RequestKey::of_parts(name.as_deref(), seen, query) {
-                Some(ready) => Key::Ready(ready),
-                None => Key::None,
+        if let Key::Sent {
+            key: sent,
+            operation,
+        } = &*key
+        {
+            // The endpoint's key serves as it is unless a value is blanked.
+            *key = match blanking.then(|| as_validated(&doc, variables)).flatten() {
+                None => Key::Ready(sent.clone()),
+                Some(seen) => RequestKey::of_parts(operation.as_deref(), &seen, query)
+                    .map_or(Key::None, Key::Ready),
             };
         }
         Ok(doc)
@@ -205,7 +220,7 @@ impl Extension for PerRequest {
     ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
         let key = match std::mem::replace(&mut *self.key(), Key::None) {
             Key::Ready(key) => Some(key),
-            Key::None | Key::Named(_) => None,
+            Key::None | Key::Sent { .. } => None,
         };
         if let Some(key) = &key
             && let Some(result) = self.shared.validations.get(&key.0)
@@ -274,7 +289,8 @@ mod tests {
     fn seen(doc: &str, variables: serde_json::Value) -> serde_json::Value {
         let doc = parse_query(doc).unwrap();
         let variables = Variables::from_json(variables);
-        serde_json::to_value(as_validated(&doc, &variables)).unwrap()
+        let seen = as_validated(&doc, &variables).unwrap_or(variables);
+        serde_json::to_value(seen).unwrap()
     }
 
     #[test]

@@ -214,9 +214,10 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         _ => None,
     };
     let rss_mib = shared.spec.server_pid.and_then(crate::procs::resident_mib);
-    let redis_size = match has_cache {
-        true => control.redis_size().await,
-        false => None,
+    let redis_size = if has_cache {
+        control.redis_size().await
+    } else {
+        None
     };
     let (counts_before, ops_before) = match before {
         Some((counts, ops)) => (Some(counts), ops),
