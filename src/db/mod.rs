@@ -30,6 +30,9 @@ pub enum DbError {
 /// How long start-up waits for the database before it says why it cannot reach it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a PostgreSQL connection must have been idle before the pool pings it on checkout.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// Connects to `DATABASE_URL`, creating the SQLite file and its folder when needed (a
 /// `sqlite://` URL without `mode=` opens read-write and creates the file, as most users mean).
 /// An unreachable server is reported within [`CONNECT_TIMEOUT`], naming the host and the
@@ -69,8 +72,8 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 /// The pool for `url`: its size, timeouts, and when a connection is checked before use.
 ///
 /// sqlx pings a connection before every checkout unless told otherwise (and again on every
-/// return, which cannot be turned off), so each statement paid a round trip for nothing on a
-/// busy pool.
+/// return, which cannot be turned off): a round trip per statement that a busy pool need not
+/// pay.
 fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url.to_owned());
     opt.max_connections(max_connections)
@@ -92,10 +95,10 @@ fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
         });
     } else {
         // Ping only a connection idle long enough for a proxy or the server to have dropped it;
-        // one in use within the last second is handed out as it is, saving a round trip to the
+        // one in use more recently is handed out as it is, saving a round trip to the
         // server per statement. After a server restart, a statement on a connection that was
         // busy until then fails once and the pool replaces it.
-        opt.test_before_acquire_if_idle_for(Duration::from_secs(1));
+        opt.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
     }
     opt
 }
@@ -127,7 +130,6 @@ fn sqlite_file_path(url: &str) -> Option<String> {
 mod tests {
     #[test]
     fn only_a_connection_idle_for_a_while_is_pinged_before_use() {
-        use std::time::Duration;
         let sqlite = super::pool_options("sqlite://app.db?mode=rwc", 4);
         assert!(!sqlite.get_test_before_acquire());
         assert_eq!(sqlite.get_test_before_acquire_if_idle_for(), None);
@@ -135,7 +137,7 @@ mod tests {
         assert!(!postgres.get_test_before_acquire());
         assert_eq!(
             postgres.get_test_before_acquire_if_idle_for(),
-            Some(Duration::from_secs(1))
+            Some(super::IDLE_BEFORE_PING)
         );
         assert_eq!(postgres.get_max_connections(), Some(4));
     }
