@@ -16,20 +16,28 @@ use crate::{
 /// The request that started it may be dropped at any await (its client went away, a timeout,
 /// shutdown): once the commit is made, the write-through still runs, so no entry is left older
 /// than the database. Call every commit that has a write-through through this.
-pub async fn durable<T, E>(
+///
+/// The task is spawned when this is called, and `write` is boxed first: a commit's future is
+/// kilobytes (the database driver's state is in it), and tokio moves a future by value through
+/// several calls before it rests, where a box moves as a pointer. What the caller awaits holds
+/// only the task's handle, so the futures of the resolvers above it stay small too.
+pub fn durable<T, E>(
     write: impl Future<Output = Result<T, E>> + Send + 'static,
-) -> Result<T, E>
+) -> impl Future<Output = Result<T, E>> + Send + 'static
 where
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
-    match tokio::spawn(write).await {
-        Ok(result) => result,
-        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-        Err(_) => Err(DbError::Db(sea_orm::DbErr::Custom(
-            "the runtime stopped during a write".into(),
-        ))
-        .into()),
+    let task = tokio::spawn(Box::pin(write));
+    async move {
+        match task.await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => Err(DbError::Db(sea_orm::DbErr::Custom(
+                "the runtime stopped during a write".into(),
+            ))
+            .into()),
+        }
     }
 }
 
