@@ -20,7 +20,9 @@ use crate::{
 /// The task is spawned when this is called, and `write` is boxed first: a commit's future is
 /// kilobytes (the database driver's state is in it), and tokio moves a future by value through
 /// several calls before it rests, where a box moves as a pointer. What the caller awaits holds
-/// only the task's handle, so the futures of the resolvers above it stay small too.
+/// only the task's handle, so the resolver futures above it do not carry the write's state.
+/// Being spawned at the call, the write runs even if the returned future is never polled:
+/// await it where it is made.
 pub fn durable<T, E>(
     write: impl Future<Output = Result<T, E>> + Send + 'static,
 ) -> impl Future<Output = Result<T, E>> + Send + 'static
