@@ -23,8 +23,6 @@ use std::process::ExitCode;
 
 use rand::{Rng, distr::Alphanumeric};
 
-use crate::args::Parsed;
-
 /// Random letters and digits.
 pub fn random_token(len: usize) -> String {
     rand::rng()
@@ -37,19 +35,10 @@ pub fn random_token(len: usize) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
-    let args = match args::parse(raw, |k| std::env::var(k).ok()) {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("bench: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // `--help` and bad options print and exit here (0 and 2).
+    let args = args::parse(raw, |k| std::env::var(k).ok()).unwrap_or_else(|e| e.exit());
     tokio::select! {
-        code = run::run(*args) => code,
+        code = run::run(args) => code,
         _ = tokio::signal::ctrl_c() => {
             // Dropping `run` stops the servers and redis-server and drops the databases.
             eprintln!("\nbench: interrupted; cleaning up");

@@ -1,11 +1,8 @@
 //! Unit tests of the option parser.
 use super::*;
 
-fn run(args: &[&str]) -> Result<Args, String> {
-    match parse(args.iter().map(|s| s.to_string()).collect(), |_| None)? {
-        Parsed::Run(a) => Ok(*a),
-        Parsed::Help => Err("help".into()),
-    }
+fn run(args: &[&str]) -> Result<Args, clap::Error> {
+    parse(args.iter().map(|s| s.to_string()).collect(), |_| None)
 }
 
 #[test]
@@ -88,7 +85,7 @@ fn pg_url_from_the_environment() {
         (k == "BENCH_PG_URL").then(|| "postgres://x@h/db".to_owned())
     })
     .unwrap();
-    let Parsed::Run(a) = parsed else { panic!() };
+    let a = parsed;
     assert_eq!(a.pg_url.as_deref(), Some("postgres://x@h/db"));
 }
 
@@ -101,4 +98,50 @@ fn prefill_passes() {
     for bad in ["3", "-1", "once", ""] {
         assert!(run(&["--prefill", bad]).is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn help_lists_every_option_and_is_not_a_run() {
+    let err = run(&["--help"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = err.to_string();
+    for opt in [
+        "--databases",
+        "--pg-url",
+        "--backends",
+        "--layers",
+        "--workloads",
+        "--users",
+        "--connections",
+        "--tokens",
+        "--duration",
+        "--warmup",
+        "--zipf",
+        "--server-cpus",
+        "--name",
+        "--no-build",
+        "--prefill",
+        "--no-prefill",
+        "--server-env",
+        "--url",
+        "--token",
+    ] {
+        assert!(help.contains(opt), "{opt} missing from --help");
+    }
+}
+
+#[test]
+fn lists_drop_repeats_and_name_the_bad_item() {
+    let a = run(&["--workloads", "W3,w3,W4", "--databases", "pg,postgres"]).unwrap();
+    assert_eq!(a.workloads, [Workload::W3, Workload::W4]);
+    assert_eq!(a.databases, [DbKind::Postgres]);
+    let err = run(&["--backends", "redis,memcached"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("memcached"), "{err}");
+    let a = run(&["--server-env", "A=1", "--server-env=B=x=y"]).unwrap();
+    assert_eq!(
+        a.server_env,
+        [("A".into(), "1".into()), ("B".into(), "x=y".into())]
+    );
 }
