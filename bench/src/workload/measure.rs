@@ -11,7 +11,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use rand::Rng;
 
@@ -21,7 +20,7 @@ use super::{
     client::Client,
     op::Op,
     prefill::prefill,
-    spec::{CacheCounts, OpCounts, OpLatency, RunResult, RunSpec, Split},
+    spec::{OpCounts, OpLatency, RunResult, RunSpec, Split},
     task::{MAX_SAMPLES, Shared, connection_task, histogram},
 };
 use crate::{http::Conn, procs::CpuMark};
@@ -224,7 +223,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         None => (None, OpCounts::default()),
     };
     let window_counts = match (counts_before, after) {
-        (Some(Ok(c0)), Some(Ok(c1))) => Some(delta(c0, c1)),
+        (Some(Ok(c0)), Some(Ok(c1))) => Some(c1.since(c0)),
         (Some(Err(e)), _) | (_, Some(Err(e))) if has_cache => {
             notes.push(format!("cacheStats failed: {e}"));
             None
@@ -276,8 +275,8 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         redis_keys: redis_size.map(|(_, keys)| keys),
         between_reads,
         split: split.map(|(r, w)| Split {
-            reads: latency(&r),
-            writes: latency(&w),
+            reads: OpLatency::of(&r),
+            writes: OpLatency::of(&w),
         }),
         requests_total,
         writes_ok,
@@ -285,26 +284,5 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         window_failures,
         samples,
         notes,
-    }
-}
-
-/// The counters' growth from `c0` to `c1`.
-fn delta(c0: CacheCounts, c1: CacheCounts) -> CacheCounts {
-    let opt = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
-    CacheCounts {
-        hits: c1.hits.saturating_sub(c0.hits),
-        misses: c1.misses.saturating_sub(c0.misses),
-        shared: opt(c0.shared, c1.shared),
-        served: opt(c0.served, c1.served),
-    }
-}
-
-/// The median and p99 of one kind of request.
-fn latency(h: &Histogram<u64>) -> OpLatency {
-    let q = |x: f64| (!h.is_empty()).then(|| h.value_at_quantile(x));
-    OpLatency {
-        responses: h.len(),
-        p50_us: q(0.50),
-        p99_us: q(0.99),
     }
 }

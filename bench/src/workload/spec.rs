@@ -146,3 +146,28 @@ pub struct Split {
     pub reads: OpLatency,
     pub writes: OpLatency,
 }
+
+impl CacheCounts {
+    /// The counters' growth from `earlier` to `self`.
+    pub fn since(self, earlier: CacheCounts) -> CacheCounts {
+        let opt = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+        CacheCounts {
+            hits: self.hits.saturating_sub(earlier.hits),
+            misses: self.misses.saturating_sub(earlier.misses),
+            shared: opt(earlier.shared, self.shared),
+            served: opt(earlier.served, self.served),
+        }
+    }
+}
+
+impl OpLatency {
+    /// The median and p99 of one kind of request.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> OpLatency {
+        let q = |x: f64| (!h.is_empty()).then(|| h.value_at_quantile(x));
+        OpLatency {
+            responses: h.len(),
+            p50_us: q(0.50),
+            p99_us: q(0.99),
+        }
+    }
+}
