@@ -34,7 +34,9 @@ async fn graphiql_runs_the_readme_session_offline_in_chromium() {
     let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let shots = root.join("target/test-artifacts/graphiql");
-    let output = tokio::process::Command::new("node")
+    let mut node = tokio::process::Command::new("node");
+    crate::fixtures::dies_with_test(node.as_std_mut());
+    let output = node
         .arg(root.join("tests/browser/graphiql.mjs"))
         .arg(format!("http://{}", app.addr))
         .arg(ADMIN_EMAIL)

@@ -13,6 +13,26 @@ use tokio::{
 
 use crate::helpers::Db;
 
+/// Makes the process `cmd` starts die with the thread that starts it (Linux's
+/// `PR_SET_PDEATHSIG`), so a test binary killed mid-run (a CI timeout, ^C, a crash) leaves no
+/// `redis-server` or server behind; `Drop` stops them when a test ends normally. A test's
+/// processes are started by its own threads (the test's thread or its runtime's workers),
+/// which live as long as the test; never start one from `spawn_blocking`, whose threads exit
+/// when idle.
+pub fn dies_with_test(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, and calls only `prctl`,
+    // which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(
+            || match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            },
+        )
+    }
+}
+
 /// A free loopback port (the OS picks it).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,7 +78,7 @@ impl RedisServer {
     }
 
     async fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let child = dies_with_test(&mut Command::new("redis-server"))
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(&self.args)
@@ -239,4 +259,22 @@ pub fn uuid_like() -> String {
     use rand::Rng;
     let n: u64 = rand::rng().random();
     format!("{n:016x}")
+}
+
+#[test]
+fn a_started_process_dies_with_the_thread_that_started_it() {
+    let child = std::thread::spawn(|| {
+        dies_with_test(&mut Command::new("sleep"))
+            .arg("30")
+            .spawn()
+            .expect("sleep")
+    })
+    .join()
+    .unwrap();
+    // The thread has ended: the kernel sends its children SIGKILL (without it, `sleep` would
+    // exit by itself after 30 s, with status 0).
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = child;
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
 }

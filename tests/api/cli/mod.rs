@@ -29,6 +29,7 @@ pub(super) fn cachegraph(dir: &std::path::Path, env: &[(&str, &str)]) -> Command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    crate::fixtures::dies_with_test(cmd.as_std_mut());
     cmd
 }
 

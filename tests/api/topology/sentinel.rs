@@ -113,7 +113,7 @@ impl Sentinel {
             ),
         )
         .expect("write sentinel.conf");
-        let child = Command::new("redis-server")
+        let child = crate::fixtures::dies_with_test(&mut Command::new("redis-server"))
             .arg(&conf)
             .arg("--sentinel")
             .stdout(Stdio::null())
