@@ -17,6 +17,7 @@ use cachegraph::{
     cache::{
         Kind,
         entity::{EntityCache, Pointer, Source, Versioned, durable},
+        page::Page,
         policy::Policy,
     },
     db::DbError,
@@ -268,6 +269,8 @@ impl ProductsQuery {
         #[graphql(default = 0)] skip: i32,
         #[graphql(default = 20)] limit: i32,
     ) -> Result<Vec<Product>> {
+        // Only aligned pages are cached (see `Page`): clients choose these bounds.
+        let asked = Page::new("page", skip, limit);
         let (Ok(skip), Ok(limit @ 1..=100)) = (u64::try_from(skip), u64::try_from(limit)) else {
             return Err(AppError::bad_input("limit", "0 <= skip, 1 <= limit <= 100").into());
         };
@@ -275,7 +278,7 @@ impl ProductsQuery {
         let page = move || async move { store.page(skip, limit).await };
         Ok(cached(ctx, PRODUCTS_PAGE)
             .await?
-            .load(&format!("page:{skip}:{limit}"), page)
+            .load_page(asked, page)
             .await?)
     }
 }

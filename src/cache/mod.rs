@@ -31,6 +31,7 @@ mod glob;
 pub mod health;
 pub mod l1;
 mod load;
+pub mod page;
 #[cfg(feature = "test-hooks")]
 pub mod pause;
 #[cfg(not(feature = "test-hooks"))]

@@ -88,8 +88,15 @@ impl Policy {
     /// Get-or-load of the entry `name` under this policy's tag and TTL ([`Cache::tagged`]; a
     /// per-caller policy should put the caller in `name`). Without a tag, `load` runs every
     /// time and the answer is not cacheable. `load` may run in the background (an early
-    /// refresh), so it owns what it uses.
-    pub async fn load<T, E, F, Fut>(&self, cache: &Cache, name: &str, load: F) -> Result<T, E>
+    /// refresh), so it owns what it uses. A loaded value `keep` refuses is returned, not
+    /// stored.
+    pub async fn load<T, E, F, Fut>(
+        &self,
+        cache: &Cache,
+        name: &str,
+        keep: impl Fn(&T) -> bool,
+        load: F,
+    ) -> Result<T, E>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         E: Send + 'static,
@@ -97,7 +104,11 @@ impl Policy {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         match self.tag {
-            Some(tag) => cache.tagged(self.kind, tag, name, self.ttl, load).await,
+            Some(tag) => {
+                cache
+                    .tagged(self.kind, tag, name, self.ttl, keep, load)
+                    .await
+            }
             None => {
                 cache.counted_miss(self.kind);
                 load().await

@@ -21,13 +21,16 @@ impl Cache {
     /// `load` runs when the entry is missing, stale or the cache is unreachable, once per
     /// key and generation however many requests miss together; its errors are returned as
     /// they are, and never cached. A hit close to expiry may run it in the background to
-    /// refresh the entry early ([`super::refresh`]), so it owns what it uses.
+    /// refresh the entry early ([`super::refresh`]), so it owns what it uses. A loaded value
+    /// that `keep` refuses is returned but not stored (an early refresh of a stored entry
+    /// stores what it loads: under an unchanged generation it is what was kept).
     pub async fn tagged<T, E, F, Fut>(
         &self,
         kind: Kind,
         tag: &str,
         name: &str,
         ttl: Option<Duration>,
+        keep: impl Fn(&T) -> bool,
         load: F,
     ) -> Result<T, E>
     where
@@ -83,12 +86,18 @@ impl Cache {
         };
         // The load is timed for early refresh (its cost is recorded in the entry).
         let started = Instant::now();
+        let key = &key;
         let fill = |value: &T| {
-            let json = serde_json::to_string(value);
-            self.fill_tagged(kind, &key, generation, ttl, started, json)
+            let json = keep(value).then(|| serde_json::to_string(value));
+            async move {
+                if let Some(json) = json {
+                    self.fill_tagged(kind, key, generation, ttl, started, json)
+                        .await;
+                }
+            }
         };
         // Boxed, as in `EntityCache::get`: hits need not carry the miss path's size.
-        Box::pin(self.miss(kind, &key, generation, load, Some(recheck), fill)).await
+        Box::pin(self.miss(kind, key, generation, load, Some(recheck), fill)).await
     }
 
     /// Stores a value (`json`) under `key` stamped with `generation`, with its expiry and how

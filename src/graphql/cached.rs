@@ -13,6 +13,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{
     cache::{
         Cache,
+        page::Page,
         policy::{Policy, Scope},
         request,
     },
@@ -70,13 +71,49 @@ impl Cached<'_> {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = AppResult<T>> + Send + 'static,
     {
+        self.load_if(name, |_| true, load).await
+    }
+
+    /// [`Cached::load`] for a page of a list whose bounds the client chose: only a page that
+    /// [`Page::stored`] allows is read from and written to the cache, and only if it
+    /// [`Page::keeps`] the rows loaded, so however many pages clients ask for, the cache holds
+    /// a bounded number (see [`Page`]). Any other page is loaded every time, and its response
+    /// is not kept.
+    pub async fn load_page<T, F, Fut>(&self, page: Page, load: F) -> AppResult<Vec<T>>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = AppResult<Vec<T>>> + Send + 'static,
+    {
+        if !page.stored() {
+            // Built from the list all the same: its tag is named (`Cache-Tag`), not depended on.
+            if let Some(tag) = self.policy.tag {
+                request::named(|| tag.to_owned());
+            }
+            return vouched(load()).await;
+        }
+        self.load_if(&page.name(), move |rows: &Vec<T>| page.keeps(rows), load)
+            .await
+    }
+
+    async fn load_if<T, F, Fut>(
+        &self,
+        name: &str,
+        keep: impl Fn(&T) -> bool,
+        load: F,
+    ) -> AppResult<T>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = AppResult<T>> + Send + 'static,
+    {
         let name = match self.caller {
             // Shared names may not look like a caller's own.
             None if name.starts_with("caller:") => return vouched(load()).await,
             None => std::borrow::Cow::Borrowed(name),
             Some(caller) => std::borrow::Cow::Owned(format!("caller:{caller}:{name}")),
         };
-        vouched(self.policy.load(self.cache, &name, load)).await
+        vouched(self.policy.load(self.cache, &name, keep, load)).await
     }
 
     /// Runs `resolve` under the declaration (for data cached by its own protocol, such as an

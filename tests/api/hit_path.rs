@@ -16,7 +16,7 @@ async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
     for i in 0..20 {
         ids.push(a.create_user(&format!("page{i}@example.com"), "USER").await);
     }
-    let page = "{ users(skip: 0, limit: 30) { id fullName } }";
+    let page = "{ users(skip: 0, limit: 40) { id fullName } }";
     let name_of = |body: &Value, id: &str| {
         body["data"]["users"]
             .as_array()

@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     auth::ClientAddr,
-    cache::{Kind, USER_COUNTS_TAG, USERS_TAG, policy::Policy, request},
+    cache::{Kind, USER_COUNTS_TAG, USERS_TAG, page::Page, policy::Policy, request},
     error::AppError,
     graphql::{
         cached::cached,
@@ -75,7 +75,7 @@ impl UsersQuery {
         let loader = users.clone();
         let ids = cached(ctx, USERS_PAGE)
             .await?
-            .load(&format!("list:{skip}:{limit}"), move || async move {
+            .load_page(Page::new("list", skip, limit), move || async move {
                 loader.page_ids(skip, limit).await
             })
             .await?;

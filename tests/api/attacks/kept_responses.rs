@@ -9,7 +9,7 @@ use crate::helpers::code;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_caller_does_not_evict_a_kept_response() {
     let app = app().await;
-    let body = json!({ "query": "{ users(limit: 5) { email } }" });
+    let body = json!({ "query": "{ users(limit: 10) { email } }" });
     let responses = app.state.users.store().cache().responses().unwrap();
     // The first answers fill the entries it is built from; then it is kept and served.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);

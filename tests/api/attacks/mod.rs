@@ -4,11 +4,12 @@
 //!
 //! By target: `persisted` (persisted queries and request keys), `kept_responses` (the response
 //! cache under refused and alternating callers), `limits` (costs, introspection, bodies,
-//! error messages).
+//! error messages), `pages` (client-chosen pages and the keys they may create).
 use crate::helpers::{Backend, Db, TestApp};
 
 mod kept_responses;
 mod limits;
+mod pages;
 mod persisted;
 
 async fn app() -> TestApp {

@@ -1,0 +1,110 @@
+//! Client-chosen pages cannot fill Redis: only aligned pages holding a row get an entry, so a
+//! caller walking every `skip` and `limit` leaves the keys it would have left asking the
+//! common pages, and every page it asks is still exact.
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+use super::app;
+use crate::helpers::TestApp;
+
+async fn page(app: &TestApp, token: &str, skip: i64, limit: i64) -> Vec<String> {
+    let body = app
+        .gql_as(
+            Some(token),
+            "query($s: Int!, $l: Int!) { users(skip: $s, limit: $l) { email } }",
+            json!({ "s": skip, "l": limit }),
+        )
+        .await;
+    let users = body["data"]["users"].as_array();
+    let users = users.unwrap_or_else(|| panic!("users({skip}, {limit}): {body}"));
+    users
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn page_keys(app: &TestApp) -> Vec<String> {
+    let client = app.redis.as_ref().unwrap().client().await;
+    let pattern = format!("{}{{users}}:list:*", app.namespace());
+    let mut keys = Vec::new();
+    let mut scan = Box::pin(client.scan_buffered(pattern, Some(100), None));
+    while let Some(key) = scan.try_next().await.unwrap() {
+        let key = key.into_string().unwrap();
+        keys.push(key.rsplit("}:").next().unwrap().to_owned());
+    }
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_walking_every_page_leaves_only_the_aligned_ones() {
+    let app = app().await;
+    let (_, token) = app.user_with_token("walker@example.com").await;
+    for i in 0..12 {
+        app.create_user(&format!("row{i:02}@example.com"), "USER")
+            .await;
+    }
+    let all = page(&app, &token, 0, 1000).await;
+    assert_eq!(all.len(), 14, "{all:?}");
+    // Unaligned, odd-sized, tiny and far-past-the-end pages, each asked twice.
+    let asked = [
+        (0, 1000),
+        (0, 10),
+        (10, 10),
+        (20, 10),
+        (1_000_000, 10),
+        (2_000_000_000, 1000),
+        (1, 10),
+        (3, 7),
+        (0, 1),
+        (5, 1),
+        (0, 30),
+        (13, 1000),
+        (14, 1),
+    ];
+    for _ in 0..2 {
+        for (skip, limit) in asked {
+            let expected: Vec<String> = all
+                .iter()
+                .skip(skip as usize)
+                .take(limit as usize)
+                .cloned()
+                .collect();
+            assert_eq!(
+                page(&app, &token, skip, limit).await,
+                expected,
+                "({skip}, {limit})"
+            );
+        }
+    }
+    // Stored: the aligned pages of a common size that hold a row; (20, 10) is past the end.
+    assert_eq!(
+        page_keys(&app).await,
+        ["list:0:10", "list:0:1000", "list:10:10"]
+    );
+
+    // A page that is not stored is read from the database each time: a new row shows at once.
+    app.create_user("row12@example.com", "USER").await;
+    let odd = page(&app, &token, 3, 7).await;
+    assert_eq!(odd, page(&app, &token, 0, 1000).await[3..10].to_vec());
+    assert_eq!(page(&app, &token, 14, 1).await, ["row12@example.com"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_is_not_stored_is_never_kept_as_a_response() {
+    let app = app().await;
+    let responses = app.state.users.store().cache().responses().unwrap();
+    let served = responses.served_count();
+    for _ in 0..5 {
+        let body: Value = app
+            .gql("{ users(skip: 1, limit: 7) { email } }", json!({}))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    assert_eq!(
+        responses.served_count(),
+        served,
+        "an unstored page was served as kept"
+    );
+    assert!(page_keys(&app).await.is_empty());
+}
