@@ -6,6 +6,7 @@
 mod entity;
 mod owed;
 mod repo;
+mod retry;
 
 pub use entity::Model as UserRow;
 pub use owed::{OWED_PAGE, OwedLog, deployment_id};
@@ -97,7 +98,7 @@ fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
         // Ping only a connection idle long enough for a proxy or the server to have dropped it;
         // one in use more recently is handed out as it is, saving a round trip to the
         // server per statement. After a server restart, a statement on a connection that was
-        // busy until then fails once and the pool replaces it.
+        // busy until then fails once and the pool replaces it; reads run again (`retry`).
         opt.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
     }
     opt

@@ -81,8 +81,7 @@ impl OwedLog {
             ),
             vec![],
         );
-        self.db
-            .query_all_raw(stmt)
+        super::retry::read(&self.db, || self.db.query_all_raw(stmt.clone()))
             .await?
             .into_iter()
             .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "owed")?)))

@@ -14,6 +14,7 @@ use sea_orm::{
 use super::{
     DbError,
     entity::{ActiveModel, Column, Entity, Model},
+    retry,
 };
 
 /// The fields of a user to insert; `email` already normalised, `password_hash` already hashed.
@@ -98,16 +99,15 @@ impl UserRepo {
     /// (a profile of `updateUser` showed the re-parse as an eighth of its instructions);
     /// `.all()` returns at most one row here, from a statement prepared once.
     async fn only(&self, select: sea_orm::Select<Entity>) -> Result<Option<Model>, DbError> {
-        Ok(select.all(&self.db).await?.into_iter().next())
+        let rows = retry::read(&self.db, || select.clone().all(&self.db)).await?;
+        Ok(rows.into_iter().next())
     }
 
     /// The users with these ids, in no particular order; missing ids are skipped.
     pub async fn find_by_ids(&self, ids: &[i64]) -> Result<Vec<Model>, DbError> {
         self.count_load();
-        Ok(Entity::find()
-            .filter(Column::Id.is_in(ids.iter().copied()))
-            .all(&self.db)
-            .await?)
+        let select = Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
+        Ok(retry::read(&self.db, || select.clone().all(&self.db)).await?)
     }
 
     /// The user with this (already lower-cased) email.
@@ -120,27 +120,29 @@ impl UserRepo {
     /// A page of users ordered by id.
     pub async fn list(&self, skip: u64, limit: u64) -> Result<Vec<Model>, DbError> {
         self.count_load();
-        Ok(Entity::find()
+        let select = Entity::find()
             .order_by_asc(Column::Id)
             .offset(skip)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
+            .limit(limit);
+        Ok(retry::read(&self.db, || select.clone().all(&self.db)).await?)
     }
 
     /// Counts of all users, active users and admins.
     pub async fn counts(&self) -> Result<(u64, u64, u64), DbError> {
         self.count_load();
-        let total = Entity::find().count(&self.db).await?;
-        let active = Entity::find()
-            .filter(Column::IsActive.eq(true))
-            .count(&self.db)
-            .await?;
-        let admins = Entity::find()
-            .filter(Column::Role.eq("admin"))
-            .count(&self.db)
-            .await?;
-        Ok((total, active, admins))
+        let counts = retry::read(&self.db, || async {
+            let total = Entity::find().count(&self.db).await?;
+            let active = Entity::find()
+                .filter(Column::IsActive.eq(true))
+                .count(&self.db)
+                .await?;
+            let admins = Entity::find()
+                .filter(Column::Role.eq("admin"))
+                .count(&self.db)
+                .await?;
+            Ok((total, active, admins))
+        });
+        Ok(counts.await?)
     }
 
     /// Whether any admin exists (for the start-up bootstrap).

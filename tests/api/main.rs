@@ -14,6 +14,7 @@ mod browser;
 mod cache;
 mod cli;
 mod consistency;
+mod database;
 mod deployments;
 mod hit_path;
 mod http;
