@@ -9,10 +9,10 @@
 //! - a page past the last row (empty, `skip > 0`) is answered but not stored.
 //!
 //! *Invariant:* with `N` rows (the most the list held within a TTL), the entries of one list
-//! are at most `Σ ceil(N / limit)` over those eleven limits (about `0.27 N + 11`) and hold at
-//! most `11 N` rows in all (the pages of one size do not overlap), whatever the requests; every
-//! other page is read from the database each time (its response is never kept, as it was built
-//! from no entry).
+//! are at most `Σ max(1, ceil(N / limit))` over those eleven limits (about `0.27 N + 11`) and
+//! hold at most `11 N` rows in all (the pages of one size do not overlap), whatever the
+//! requests, early refreshes included; every other page is read from the database each time,
+//! and its response is never kept.
 
 /// The page sizes that may be cached divide this.
 const SPAN: i32 = 1000;

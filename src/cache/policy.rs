@@ -94,7 +94,7 @@ impl Policy {
         &self,
         cache: &Cache,
         name: &str,
-        keep: impl Fn(&T) -> bool,
+        keep: impl Fn(&T) -> bool + Send + 'static,
         load: F,
     ) -> Result<T, E>
     where

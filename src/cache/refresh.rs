@@ -44,16 +44,15 @@ impl Cache {
         }
     }
 
-    /// Refreshes the tagged entry `key`, found current under `generation`, in the background:
-    /// as `claimed` (a soft-purged entry, claimed before it was served), or else unless this
-    /// process or (through the fill lease) another is refreshing it already (early refresh).
+    /// Refreshes the tagged entry `to.key`, found current under `to.generation`, in the
+    /// background: as `claimed` (a soft-purged entry, claimed before it was served), or else
+    /// unless this process or (through the fill lease) another is refreshing it already (early
+    /// refresh). What `load` returns is stored only if `keep` takes it.
     pub(super) fn spawn_refresh<T, E, F, Fut>(
         &self,
         claimed: Option<Refreshing>,
-        kind: Kind,
-        key: String,
-        generation: u64,
-        ttl: Option<Duration>,
+        to: Refill,
+        keep: impl Fn(&T) -> bool + Send + 'static,
         load: F,
     ) where
         T: Serialize + Send + 'static,
@@ -64,7 +63,7 @@ impl Cache {
         // Claimed here in this process first, so hits racing this one spawn nothing.
         let early = match claimed {
             Some(claimed) => Ok(claimed),
-            None => match self.inner.refresh.claim(&key) {
+            None => match self.inner.refresh.claim(&to.key) {
                 Some(claim) => Err(claim),
                 None => return,
             },
@@ -73,7 +72,7 @@ impl Cache {
         tokio::spawn(async move {
             let claimed = match early {
                 Ok(claimed) => claimed,
-                Err(claim) => match cache.take_lease(&key).await {
+                Err(claim) => match cache.take_lease(&to.key).await {
                     Lease::Busy => return,
                     lease => Refreshing {
                         _claim: claim,
@@ -82,30 +81,32 @@ impl Cache {
                     },
                 },
             };
-            cache
-                .refresh(claimed, kind, key, generation, ttl, load)
-                .await;
+            cache.refresh(claimed, to, keep, load).await;
         });
     }
 
     async fn refresh<T, E, F, Fut>(
         &self,
         claimed: Refreshing,
-        kind: Kind,
-        key: String,
-        generation: u64,
-        ttl: Option<Duration>,
+        to: Refill,
+        keep: impl Fn(&T) -> bool,
         load: F,
     ) where
         T: Serialize,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        let Refill {
+            kind,
+            key,
+            generation,
+            ttl,
+        } = to;
         let started = Instant::now();
         // A load that hangs gives its claim up: refresh is never stuck for a key.
         if let Ok(Ok(value)) = tokio::time::timeout(REFRESH_LOAD_LIMIT, load()).await {
             pause::maybe_pause(&self.inner.pause, Point::BeforeFill, &key).await;
-            if self.is_available() {
+            if self.is_available() && keep(&value) {
                 tracing::debug!(key, generation, "cache refresh");
                 let json = serde_json::to_string(&value);
                 self.fill_tagged(kind, &key, generation, ttl, started, json)
@@ -122,6 +123,15 @@ impl Cache {
             self.release_lease(&key, token).await;
         }
     }
+}
+
+/// The entry a refresh fills: its key, the generation it was found current under (the fill is
+/// stamped with it), its TTL and the kind its lookups count as.
+pub(super) struct Refill {
+    pub kind: Kind,
+    pub key: String,
+    pub generation: u64,
+    pub ttl: Option<Duration>,
 }
 
 /// A refresh this request has claimed: in this process, and across processes by the lease.

@@ -8,7 +8,13 @@ use std::{
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Cache, CacheError, Kind, health::Dirty, protocol, refresh, ttl};
+use super::{
+    Cache, CacheError, Kind,
+    health::Dirty,
+    protocol,
+    refresh::{self, Refill},
+    ttl,
+};
 
 impl Cache {
     /// The key of `tag`'s generation.
@@ -22,15 +28,14 @@ impl Cache {
     /// key and generation however many requests miss together; its errors are returned as
     /// they are, and never cached. A hit close to expiry may run it in the background to
     /// refresh the entry early ([`super::refresh`]), so it owns what it uses. A loaded value
-    /// that `keep` refuses is returned but not stored (an early refresh of a stored entry
-    /// stores what it loads: under an unchanged generation it is what was kept).
+    /// that `keep` refuses is returned but never stored, by a miss or by a refresh.
     pub async fn tagged<T, E, F, Fut>(
         &self,
         kind: Kind,
         tag: &str,
         name: &str,
         ttl: Option<Duration>,
-        keep: impl Fn(&T) -> bool,
+        keep: impl Fn(&T) -> bool + Send + 'static,
         load: F,
     ) -> Result<T, E>
     where
@@ -52,7 +57,13 @@ impl Cache {
                 self.inner.stats.hit(kind);
                 tracing::debug!(key, "cache hit");
                 if let Some(generation) = due {
-                    self.spawn_refresh(None, kind, key, generation, ttl, load);
+                    let to = Refill {
+                        kind,
+                        key,
+                        generation,
+                        ttl,
+                    };
+                    self.spawn_refresh(None, to, keep, load);
                 }
                 return Ok(value);
             }
@@ -63,7 +74,13 @@ impl Cache {
                         self.inner.stats.hit(kind);
                         super::request::uncacheable();
                         tracing::debug!(key, "cache stale hit, refreshing");
-                        self.spawn_refresh(Some(claimed), kind, key, generation, ttl, load);
+                        let to = Refill {
+                            kind,
+                            key,
+                            generation,
+                            ttl,
+                        };
+                        self.spawn_refresh(Some(claimed), to, keep, load);
                         return Ok(value);
                     }
                     None => generation,

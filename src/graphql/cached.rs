@@ -86,11 +86,14 @@ impl Cached<'_> {
         Fut: Future<Output = AppResult<Vec<T>>> + Send + 'static,
     {
         if !page.stored() {
-            // Built from the list all the same: its tag is named (`Cache-Tag`), not depended on.
+            // Built from the list all the same: its tag is named (`Cache-Tag`), not depended on,
+            // and the response is never kept, whatever entries `load` itself read.
             if let Some(tag) = self.policy.tag {
                 request::named(|| tag.to_owned());
             }
-            return vouched(load()).await;
+            self.cache.counted_miss(self.policy.kind);
+            request::uncacheable();
+            return load().await;
         }
         self.load_if(&page.name(), move |rows: &Vec<T>| page.keeps(rows), load)
             .await
@@ -99,7 +102,7 @@ impl Cached<'_> {
     async fn load_if<T, F, Fut>(
         &self,
         name: &str,
-        keep: impl Fn(&T) -> bool,
+        keep: impl Fn(&T) -> bool + Send + 'static,
         load: F,
     ) -> AppResult<T>
     where

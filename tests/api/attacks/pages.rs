@@ -93,6 +93,10 @@ async fn a_caller_walking_every_page_leaves_only_the_aligned_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_is_not_stored_is_never_kept_as_a_response() {
     let app = app().await;
+    for i in 0..8 {
+        app.create_user(&format!("kept{i}@example.com"), "USER")
+            .await;
+    }
     let responses = app.state.users.store().cache().responses().unwrap();
     let served = responses.served_count();
     for _ in 0..5 {
