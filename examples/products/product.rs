@@ -269,16 +269,18 @@ impl ProductsQuery {
         #[graphql(default = 0)] skip: i32,
         #[graphql(default = 20)] limit: i32,
     ) -> Result<Vec<Product>> {
-        // Only aligned pages are cached (see `Page`): clients choose these bounds.
-        let asked = Page::new("page", skip, limit);
-        let (Ok(skip), Ok(limit @ 1..=100)) = (u64::try_from(skip), u64::try_from(limit)) else {
+        if skip < 0 || !(1..=100).contains(&limit) {
             return Err(AppError::bad_input("limit", "0 <= skip, 1 <= limit <= 100").into());
-        };
+        }
+        // Clients choose these bounds: `load_page` asks for the aligned page covering them.
         let store = self.0.clone();
-        let page = move || async move { store.page(skip, limit).await };
+        let page = move |skip: i32, limit: i32| async move {
+            let (skip, limit) = (skip.unsigned_abs(), limit.unsigned_abs());
+            store.page(skip.into(), limit.into()).await
+        };
         Ok(cached(ctx, PRODUCTS_PAGE)
             .await?
-            .load_page(asked, page)
+            .load_page(Page::new("page", skip, limit), page)
             .await?)
     }
 }

@@ -8,16 +8,22 @@
 //!   1000: the page sizes interfaces use), and `skip` is a multiple of it;
 //! - a page past the last row (empty, `skip > 0`) is answered but not stored.
 //!
+//! Any other page is cut from the smallest aligned page that holds all of it ([`Page::covering`]:
+//! `skip: 3, limit: 7` from `0:10`, `skip: 15, limit: 30` from `0:50`), one entry and so one
+//! generation, exact as that page is. Only a page that straddles a multiple of 1000 has none.
+//!
 //! *Invariant:* with `N` rows (the most the list held within a TTL), the entries of one list
 //! are at most `Σ max(1, ceil(N / limit))` over those eleven limits (about `0.27 N + 11`) and
 //! hold at most `11 N` rows in all (the pages of one size do not overlap), whatever the
-//! requests, early refreshes included; every other page is read from the database each time,
-//! and its response is never kept.
+//! requests, early refreshes included; a page no aligned page holds is read from the database
+//! each time, and its response is never kept.
 
 /// The page sizes that may be cached divide this.
 const SPAN: i32 = 1000;
 /// Nor smaller than this: one-row pages would cost a key per row per size.
 const MIN_LIMIT: i32 = 10;
+/// The sizes that may be stored, smallest first (the divisors of `SPAN` from `MIN_LIMIT`).
+const SIZES: [i32; 11] = [10, 20, 25, 40, 50, 100, 125, 200, 250, 500, 1000];
 
 /// One page of a list, as a client asked for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +50,51 @@ impl Page {
             && SPAN % self.limit == 0
             && self.skip >= 0
             && self.skip % self.limit == 0
+    }
+
+    /// The smallest page that may be stored and holds every row of this one: this page itself
+    /// when it may be stored; `None` when the page is not valid (`skip < 0`, `limit` out of
+    /// 1 to 1000) or straddles a multiple of 1000.
+    pub fn covering(&self) -> Option<Page> {
+        if self.skip < 0 || !(1..=SPAN).contains(&self.limit) {
+            return None;
+        }
+        let first = i64::from(self.skip);
+        let last = first + i64::from(self.limit) - 1;
+        SIZES.iter().find_map(|&size| {
+            let start = first - first % i64::from(size);
+            if last >= start + i64::from(size) {
+                return None;
+            }
+            Some(Page {
+                skip: i32::try_from(start).ok()?,
+                limit: size,
+                ..*self
+            })
+        })
+    }
+
+    /// This page's rows out of `covering`'s (`rows`, as loaded for [`Page::covering`]).
+    pub fn cut<T>(&self, covering: &Page, mut rows: Vec<T>) -> Vec<T> {
+        let from = usize::try_from(self.skip - covering.skip)
+            .unwrap_or(0)
+            .min(rows.len());
+        let to = from
+            .saturating_add(usize::try_from(self.limit).unwrap_or(0))
+            .min(rows.len());
+        rows.truncate(to);
+        rows.drain(..from);
+        rows
+    }
+
+    /// The rows to skip, as the client asked.
+    pub fn skip(&self) -> i32 {
+        self.skip
+    }
+
+    /// The most rows, as the client asked.
+    pub fn limit(&self) -> i32 {
+        self.limit
     }
 
     /// Whether a load of this page that found `ids` is stored: not an empty page past the end.
@@ -87,6 +138,44 @@ mod tests {
         }
         let sizes = (1..=1000).filter(|&l| stored(0, l)).count();
         assert_eq!(sizes, 11);
+    }
+
+    #[test]
+    fn the_sizes_are_the_divisors_of_the_span() {
+        let stored: Vec<i32> = (1..=1000)
+            .filter(|&l| Page::new("list", 0, l).stored())
+            .collect();
+        assert_eq!(stored, super::SIZES);
+    }
+
+    #[test]
+    fn a_page_is_cut_from_the_smallest_aligned_page_holding_it() {
+        let covering = |skip, limit| {
+            Page::new("list", skip, limit)
+                .covering()
+                .map(|p| (p.skip, p.limit))
+        };
+        assert_eq!(covering(0, 100), Some((0, 100)));
+        assert_eq!(covering(3, 7), Some((0, 10)));
+        assert_eq!(covering(15, 30), Some((0, 50)));
+        assert_eq!(covering(1, 10), Some((0, 20)));
+        assert_eq!(covering(14, 1), Some((10, 10)));
+        assert_eq!(covering(1_999_999_995, 3), Some((1_999_999_990, 10)));
+        assert_eq!(covering(2_147_483_647, 1000), None);
+        assert_eq!(covering(995, 10), None, "straddles 1000");
+        assert_eq!(covering(13, 1000), None);
+        assert_eq!(covering(-1, 10), None);
+        assert_eq!(covering(0, 0), None);
+        assert_eq!(covering(0, 1001), None);
+        let page = Page::new("list", 3, 7);
+        let rows: Vec<i32> = (0..10).collect();
+        assert_eq!(
+            page.cut(&page.covering().unwrap(), rows),
+            [3, 4, 5, 6, 7, 8, 9]
+        );
+        let short: Vec<i32> = (0..5).collect();
+        assert_eq!(page.cut(&page.covering().unwrap(), short), [3, 4]);
+        assert!(page.cut(&page.covering().unwrap(), vec![0, 1]).is_empty());
     }
 
     #[test]

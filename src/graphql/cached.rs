@@ -74,18 +74,19 @@ impl Cached<'_> {
         self.load_if(name, |_| true, load).await
     }
 
-    /// [`Cached::load`] for a page of a list whose bounds the client chose: only a page that
-    /// [`Page::stored`] allows is read from and written to the cache, and only if it
-    /// [`Page::keeps`] the rows loaded, so however many pages clients ask for, the cache holds
-    /// a bounded number (see [`Page`]). Any other page is loaded every time, and its response
-    /// is not kept.
+    /// [`Cached::load`] for a page of a list whose bounds the client chose. `load(skip, limit)`
+    /// loads the rows of a page; it is asked for the page that may be stored and covers this
+    /// one ([`Page::covering`]), and this page is cut from it. That page is stored only if it
+    /// [`Page::keeps`] the rows loaded, so however many pages clients ask for, the cache holds a
+    /// bounded number (see [`Page`]). A page that no page covers is loaded as asked every
+    /// time, and its response is not kept.
     pub async fn load_page<T, F, Fut>(&self, page: Page, load: F) -> AppResult<Vec<T>>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut + Send + 'static,
+        F: FnOnce(i32, i32) -> Fut + Send + 'static,
         Fut: Future<Output = AppResult<Vec<T>>> + Send + 'static,
     {
-        if !page.stored() {
+        let Some(covering) = page.covering() else {
             // Built from the list all the same: its tag is named (`Cache-Tag`), not depended on,
             // and the response is never kept, whatever entries `load` itself read.
             if let Some(tag) = self.policy.tag {
@@ -93,10 +94,14 @@ impl Cached<'_> {
             }
             self.cache.counted_miss(self.policy.kind);
             request::uncacheable();
-            return load().await;
-        }
-        self.load_if(&page.name(), move |rows: &Vec<T>| page.keeps(rows), load)
-            .await
+            return load(page.skip(), page.limit()).await;
+        };
+        let (skip, limit) = (covering.skip(), covering.limit());
+        let keep = move |rows: &Vec<T>| covering.keeps(rows);
+        let rows = self
+            .load_if(&covering.name(), keep, move || load(skip, limit))
+            .await?;
+        Ok(page.cut(&covering, rows))
     }
 
     async fn load_if<T, F, Fut>(

@@ -75,9 +75,10 @@ impl UsersQuery {
         let loader = users.clone();
         let ids = cached(ctx, USERS_PAGE)
             .await?
-            .load_page(Page::new("list", skip, limit), move || async move {
-                loader.page_ids(skip, limit).await
-            })
+            .load_page(
+                Page::new("list", skip, limit),
+                move |skip, limit| async move { loader.page_ids(skip, limit).await },
+            )
             .await?;
         let page = match users.members(&ids).await? {
             Some(page) => page,
