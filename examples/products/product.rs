@@ -280,7 +280,7 @@ impl ProductsQuery {
         };
         Ok(cached(ctx, PRODUCTS_PAGE)
             .await?
-            .load_page(Page::new("page", skip, limit), page)
+            .load_page(Page::new("page", skip, limit).within(100), page)
             .await?)
     }
 }

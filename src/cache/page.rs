@@ -6,11 +6,14 @@
 //!
 //! - `limit` divides 1000 and is at least 10 (10, 20, 25, 40, 50, 100, 125, 200, 250, 500,
 //!   1000: the page sizes interfaces use), and `skip` is a multiple of it;
-//! - a page past the last row (empty, `skip > 0`) is answered but not stored.
+//! - a page past the last row (empty, `skip > 0`), or whose covering page is past it, is
+//!   answered but not stored: it is read from the database each time.
 //!
 //! Any other page is cut from the smallest aligned page that holds all of it ([`Page::covering`]:
 //! `skip: 3, limit: 7` from `0:10`, `skip: 15, limit: 30` from `0:50`), one entry and so one
-//! generation, exact as that page is. Only a page that straddles a multiple of 1000 has none.
+//! generation, exact as that page is. A list whose resolver returns at most `max` rows names
+//! it ([`Page::within`]) and no covering page is larger. A page that straddles a multiple of
+//! 1000, or that no page of at most `max` rows holds, has none.
 //!
 //! *Invariant:* with `N` rows (the most the list held within a TTL), the entries of one list
 //! are at most `Σ max(1, ceil(N / limit))` over those eleven limits (about `0.27 N + 11`) and
@@ -20,9 +23,8 @@
 
 /// The page sizes that may be cached divide this.
 const SPAN: i32 = 1000;
-/// Nor smaller than this: one-row pages would cost a key per row per size.
-const MIN_LIMIT: i32 = 10;
-/// The sizes that may be stored, smallest first (the divisors of `SPAN` from `MIN_LIMIT`).
+/// The sizes that may be stored, smallest first: the divisors of `SPAN` from 10 (one-row pages
+/// would cost a key per row per size).
 const SIZES: [i32; 11] = [10, 20, 25, 40, 50, 100, 125, 200, 250, 500, 1000];
 
 /// One page of a list, as a client asked for it.
@@ -32,6 +34,8 @@ pub struct Page {
     prefix: &'static str,
     skip: i32,
     limit: i32,
+    /// The largest page that may cover this one.
+    max: i32,
 }
 
 impl Page {
@@ -41,27 +45,33 @@ impl Page {
             prefix,
             skip,
             limit,
+            max: SPAN,
         }
     }
 
+    /// This page, covered by no page larger than `max` rows: a resolver that returns at most
+    /// `max` rows names its bound, so no request makes it load more than it would serve.
+    pub fn within(self, max: i32) -> Self {
+        Self { max, ..self }
+    }
+
     /// Whether this page may have a cache entry at all (aligned; see the module comment).
-    pub fn stored(&self) -> bool {
-        self.limit >= MIN_LIMIT
-            && SPAN % self.limit == 0
-            && self.skip >= 0
-            && self.skip % self.limit == 0
+    #[cfg(test)]
+    fn stored(&self) -> bool {
+        SIZES.contains(&self.limit) && self.skip >= 0 && self.skip % self.limit == 0
     }
 
     /// The smallest page that may be stored and holds every row of this one: this page itself
     /// when it may be stored; `None` when the page is not valid (`skip < 0`, `limit` out of
-    /// 1 to 1000) or straddles a multiple of 1000.
+    /// 1 to 1000), straddles a multiple of 1000 or is held by no page within its `max`.
     pub fn covering(&self) -> Option<Page> {
         if self.skip < 0 || !(1..=SPAN).contains(&self.limit) {
             return None;
         }
         let first = i64::from(self.skip);
         let last = first + i64::from(self.limit) - 1;
-        SIZES.iter().find_map(|&size| {
+        let sizes = SIZES.iter().take_while(|&&size| size <= self.max);
+        sizes.copied().find_map(|size| {
             let start = first - first % i64::from(size);
             if last >= start + i64::from(size) {
                 return None;
@@ -142,10 +152,8 @@ mod tests {
 
     #[test]
     fn the_sizes_are_the_divisors_of_the_span() {
-        let stored: Vec<i32> = (1..=1000)
-            .filter(|&l| Page::new("list", 0, l).stored())
-            .collect();
-        assert_eq!(stored, super::SIZES);
+        let divisors: Vec<i32> = (10..=1000).filter(|&l| 1000 % l == 0).collect();
+        assert_eq!(divisors, super::SIZES);
     }
 
     #[test]
@@ -167,6 +175,17 @@ mod tests {
         assert_eq!(covering(-1, 10), None);
         assert_eq!(covering(0, 0), None);
         assert_eq!(covering(0, 1001), None);
+        assert_eq!(covering(60, 50), Some((0, 125)));
+        let within = |skip, limit| {
+            Page::new("page", skip, limit)
+                .within(100)
+                .covering()
+                .map(|p| (p.skip, p.limit))
+        };
+        assert_eq!(within(15, 30), Some((0, 50)));
+        assert_eq!(within(90, 20), Some((80, 40)));
+        assert_eq!(within(60, 50), None, "only pages over 100 rows hold it");
+        assert_eq!(within(0, 100), Some((0, 100)));
         let page = Page::new("list", 3, 7);
         let rows: Vec<i32> = (0..10).collect();
         assert_eq!(

@@ -26,8 +26,13 @@ async fn page(app: &TestApp, token: &str, skip: i64, limit: i64) -> Vec<String> 
 }
 
 async fn page_keys(app: &TestApp) -> Vec<String> {
+    keys_under(app, "{users}:list:*").await
+}
+
+/// The keys under the app's namespace matching `pattern`, namespace and tag cut off, sorted.
+async fn keys_under(app: &TestApp, pattern: &str) -> Vec<String> {
     let client = app.redis.as_ref().unwrap().client().await;
-    let pattern = format!("{}{{users}}:list:*", app.namespace());
+    let pattern = format!("{}{pattern}", app.namespace());
     let mut keys = Vec::new();
     let mut scan = Box::pin(client.scan_buffered(pattern, Some(100), None));
     while let Some(key) = scan.try_next().await.unwrap() {
@@ -156,4 +161,50 @@ async fn a_page_no_aligned_page_covers_is_never_kept_and_a_cut_one_is() {
         );
     }
     assert_eq!(page_keys(&app).await, ["list:0:10"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_is_covered_by_no_page_larger_than_its_resolver_serves() {
+    let app = app().await;
+    for i in 0..110 {
+        let body = app
+            .gql_as(
+                Some(&app.admin_token),
+                "mutation($s: String!) { createProduct(input: { sku: $s, name: \"P\", priceCents: 1 }) { id } }",
+                json!({ "s": format!("sku-{i:03}") }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let skus = |skip: i64, limit: i64| {
+        let app = &app;
+        async move {
+            let body = app
+                .gql_as(
+                    Some(&app.admin_token),
+                    "query($s: Int!, $l: Int!) { products(skip: $s, limit: $l) { sku } }",
+                    json!({ "s": skip, "l": limit }),
+                )
+                .await;
+            let rows = body["data"]["products"].as_array().cloned();
+            let rows = rows.unwrap_or_else(|| panic!("products({skip}, {limit}): {body}"));
+            rows.iter()
+                .map(|p| p["sku"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let expected = |from: usize, n: usize| -> Vec<String> {
+        (from..from + n).map(|i| format!("sku-{i:03}")).collect()
+    };
+    // Rows 60 to 109: only pages of 125 rows or more hold them all, and `products` serves 100
+    // at most, so none is loaded for it: read from the database each time, nothing kept.
+    for _ in 0..2 {
+        assert_eq!(skus(60, 50).await, expected(60, 50));
+    }
+    assert!(keys_under(&app, "{products}:page:*").await.is_empty());
+    // Rows 90 to 109 are cut from the 40 rows after 80.
+    for _ in 0..2 {
+        assert_eq!(skus(90, 20).await, expected(90, 20));
+    }
+    assert_eq!(keys_under(&app, "{products}:page:*").await, ["page:80:40"]);
 }
