@@ -49,6 +49,9 @@ pub struct TestApp {
     pub admin_token: String,
     pub redis: Option<RedisServer>,
     pub db: TestDb,
+    /// The settings the test gave it (`Spawn::env`): its siblings start with them too, as the
+    /// instances of one deployment share their configuration.
+    settings: HashMap<String, String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -137,6 +140,7 @@ impl TestApp {
         if let Some(redis) = &redis {
             env.insert("REDIS_URL".into(), redis.url());
         }
+        let settings = spec.env.clone();
         env.extend(spec.env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
         let pause = spec.pause.clone();
@@ -165,6 +169,7 @@ impl TestApp {
             admin_token: String::new(),
             redis,
             db,
+            settings,
             _shutdown: tx,
         };
         app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -189,7 +194,7 @@ impl TestApp {
         self.pause.as_deref().expect("spawned with_pause_points")
     }
 
-    /// A second instance of this app: same database, same Redis, same namespace.
+    /// A second instance of this app: same database, same Redis, same namespace, same settings.
     pub async fn sibling(&self) -> TestApp {
         self.sibling_via(self.state.config.cache.redis_url.expose())
             .await
@@ -197,7 +202,9 @@ impl TestApp {
 
     /// [`TestApp::sibling`] reaching Redis at `redis_url` (e.g. through a proxy).
     pub async fn sibling_via(&self, redis_url: &str) -> TestApp {
-        let mut spec = Spawn::new(Backend::Redis, Db::Sqlite)
+        let mut spec = Spawn::new(Backend::Redis, Db::Sqlite);
+        spec.env = self.settings.clone();
+        let mut spec = spec
             .env("REDIS_URL", redis_url)
             .env("CACHE_PREFIX", self.prefix());
         spec.pause = self.pause.as_ref().map(|_| Arc::default());

@@ -98,7 +98,15 @@ impl Redis {
     /// A database and two instances on this deployment sharing it and one namespace, with
     /// every cache layer on; `None` when the database leg is skipped.
     pub async fn pair(&self, db: Db) -> Option<(TestApp, TestApp)> {
-        let spec = Spawn::new(crate::helpers::Backend::Redis, db).env("REDIS_URL", &self.url());
+        self.pair_with(db, &[]).await
+    }
+
+    /// [`Redis::pair`], both instances with `env` set.
+    pub async fn pair_with(&self, db: Db, env: &[(&str, &str)]) -> Option<(TestApp, TestApp)> {
+        let mut spec = Spawn::new(crate::helpers::Backend::Redis, db).env("REDIS_URL", &self.url());
+        for (k, v) in env {
+            spec = spec.env(k, v);
+        }
         let a = TestApp::start_with(spec, TestDb::create(db).await?, None).await;
         let b = a.sibling().await;
         Some((a, b))
