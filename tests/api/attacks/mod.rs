@@ -4,9 +4,11 @@
 //!
 //! By target: `persisted` (persisted queries and request keys), `kept_responses` (the response
 //! cache under refused and alternating callers), `limits` (costs, introspection, bodies,
-//! error messages), `pages` (client-chosen pages and the keys they may create).
+//! error messages), `pages` (client-chosen pages and the keys they may create), `ids` (what a
+//! lookup of an id no user has leaves).
 use crate::helpers::{Backend, Db, TestApp};
 
+mod ids;
 mod kept_responses;
 mod limits;
 mod pages;
