@@ -17,7 +17,7 @@ use cachegraph::{
     cache::{
         Kind,
         entity::{EntityCache, Pointer, Source, Versioned, durable},
-        page::Page,
+        page::{self, Page},
         policy::Policy,
     },
     db::DbError,
@@ -261,7 +261,7 @@ impl ProductsQuery {
     #[graphql(
         guard = "Authenticated",
         cache_control(private, no_cache),
-        complexity = "(limit.clamp(1, 100) as usize) * child_complexity"
+        complexity = "(limit.clamp(1, 100) as usize) * child_complexity + page::surplus(skip, limit, 100)"
     )]
     async fn products(
         &self,

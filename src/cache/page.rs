@@ -50,7 +50,8 @@ impl Page {
     }
 
     /// This page, covered by no page larger than `max` rows: a resolver that returns at most
-    /// `max` rows names its bound, so no request makes it load more than it would serve.
+    /// `max` rows names its bound, so no request makes it load more rows than its largest
+    /// answer holds.
     pub fn within(self, max: i32) -> Self {
         Self { max, ..self }
     }
@@ -97,6 +98,14 @@ impl Page {
         rows
     }
 
+    /// The rows a cold load of this page reads beyond those it returns: its covering page's
+    /// surplus (0 for a stored page or one no page covers). Resolvers add it to their
+    /// complexity, so a request pays for the rows it makes the server load (see [`surplus`]).
+    pub fn surplus(&self) -> usize {
+        self.covering()
+            .map_or(0, |c| usize::try_from(c.limit - self.limit).unwrap_or(0))
+    }
+
     /// The rows to skip, as the client asked.
     pub fn skip(&self) -> i32 {
         self.skip
@@ -116,6 +125,13 @@ impl Page {
     pub fn name(&self) -> String {
         format!("{}:{}:{}", self.prefix, self.skip, self.limit)
     }
+}
+
+/// [`Page::surplus`] of `skip`, `limit` within `max`, for a resolver's `complexity` expression:
+/// `users(skip: 399, limit: 102)` is cut from the 1000 rows of `0:1000`, so it costs 898 beyond
+/// its rows, and a document of many such fields is refused like one asking for those rows.
+pub fn surplus(skip: i32, limit: i32, max: i32) -> usize {
+    Page::new("", skip, limit).within(max).surplus()
 }
 
 #[cfg(test)]
@@ -186,6 +202,12 @@ mod tests {
         assert_eq!(within(90, 20), Some((80, 40)));
         assert_eq!(within(60, 50), None, "only pages over 100 rows hold it");
         assert_eq!(within(0, 100), Some((0, 100)));
+        assert_eq!(super::surplus(399, 102, 1000), 898);
+        assert_eq!(super::surplus(400, 100, 1000), 0, "a stored page");
+        assert_eq!(super::surplus(1, 10, 1000), 10, "cut from 0:20");
+        assert_eq!(super::surplus(995, 10, 1000), 0, "no page covers it");
+        assert_eq!(super::surplus(60, 50, 100), 0, "none within 100");
+        assert_eq!(super::surplus(90, 20, 100), 20, "cut from 80:40");
         let page = Page::new("list", 3, 7);
         let rows: Vec<i32> = (0..10).collect();
         assert_eq!(

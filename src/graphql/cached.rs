@@ -78,15 +78,18 @@ impl Cached<'_> {
     /// loads the rows of a page; it is asked for the page that may be stored and covers this
     /// one ([`Page::covering`]), and this page is cut from it. That page is stored only if it
     /// [`Page::keeps`] the rows loaded, so however many pages clients ask for, the cache holds a
-    /// bounded number (see [`Page`]). A page that no page covers is loaded as asked every
-    /// time, and its response is not kept.
+    /// bounded number (see [`Page`]). A page that no page covers, or any page while the cache
+    /// is unavailable, is loaded as asked every time, and its response is not kept.
     pub async fn load_page<T, F, Fut>(&self, page: Page, load: F) -> AppResult<Vec<T>>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: FnOnce(i32, i32) -> Fut + Send + 'static,
         Fut: Future<Output = AppResult<Vec<T>>> + Send + 'static,
     {
-        let Some(covering) = page.covering() else {
+        // The covering page only when it may be stored: without the cache a load serves this
+        // request alone, so it reads what was asked, not the rows around it.
+        let covering = page.covering().filter(|_| self.cache.is_available());
+        let Some(covering) = covering else {
             // Built from the list all the same: its tag is named (`Cache-Tag`), not depended on,
             // and the response is never kept, whatever entries `load` itself read.
             if let Some(tag) = self.policy.tag {

@@ -8,7 +8,12 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     auth::ClientAddr,
-    cache::{Kind, USER_COUNTS_TAG, USERS_TAG, page::Page, policy::Policy, request},
+    cache::{
+        Kind, USER_COUNTS_TAG, USERS_TAG,
+        page::{self, Page},
+        policy::Policy,
+        request,
+    },
     error::AppError,
     graphql::{
         cached::cached,
@@ -63,7 +68,7 @@ impl UsersQuery {
     #[graphql(
         guard = "Authenticated",
         cache_control(private, no_cache),
-        complexity = "(limit.clamp(1, 1000) as usize) * child_complexity"
+        complexity = "(limit.clamp(1, 1000) as usize) * child_complexity + page::surplus(skip, limit, 1000)"
     )]
     async fn users(
         &self,

@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use serde_json::json;
 
 use super::app;
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp, code};
 
 async fn page(app: &TestApp, token: &str, skip: i64, limit: i64) -> Vec<String> {
     let body = app
@@ -207,4 +207,40 @@ async fn a_list_is_covered_by_no_page_larger_than_its_resolver_serves() {
         assert_eq!(skus(90, 20).await, expected(90, 20));
     }
     assert_eq!(keys_under(&app, "{products}:page:*").await, ["page:80:40"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_page_costs_the_rows_its_covering_page_loads() {
+    let app = TestApp::with_env(Backend::Redis, &[("MAX_QUERY_COMPLEXITY", "1500")]).await;
+    let cost = |fields: &[(i64, i64)]| {
+        let body: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (skip, limit))| format!("p{i}: users(skip: {skip}, limit: {limit}) {{ id }}"))
+            .collect();
+        json!({ "query": format!("{{ {} }}", body.join(" ")) })
+    };
+    let refused = |body: &serde_json::Value| code(body) == "GRAPHQL_VALIDATION_FAILED";
+    // Two stored pages of 100: 200.
+    let (_, body) = app
+        .post_json(Some(&app.admin_token), &cost(&[(400, 100), (500, 100)]))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Rows 399 to 500 are cut from the 1000 of 0:1000: 102 rows served, 1000 loaded, each.
+    let (_, body) = app
+        .post_json(Some(&app.admin_token), &cost(&[(399, 102)]))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = app
+        .post_json(Some(&app.admin_token), &cost(&[(399, 102), (1399, 102)]))
+        .await;
+    assert!(
+        refused(&body),
+        "two cut pages of 1000 rows each passed: {body}"
+    );
+    // A page no page covers is loaded as asked, and priced so.
+    let (_, body) = app
+        .post_json(Some(&app.admin_token), &cost(&[(995, 10), (1995, 10)]))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
 }
