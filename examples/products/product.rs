@@ -45,6 +45,8 @@ pub const PRODUCT_TTL: Duration = Duration::from_secs(1800);
 const PRODUCT: Policy = Policy::shared();
 /// `products`: one page for every caller, dropped by any product write.
 const PRODUCTS_PAGE: Policy = Policy::shared().tag(PRODUCTS_TAG).kind(Kind::LIST);
+/// The most rows `products(limit)` returns: the resolver prices, covers and checks pages by it.
+const MAX_LIMIT: i32 = 100;
 
 /// The `products` table.
 mod table {
@@ -261,7 +263,7 @@ impl ProductsQuery {
     #[graphql(
         guard = "Authenticated",
         cache_control(private, no_cache),
-        complexity = "(limit.clamp(1, 100) as usize) * child_complexity + page::surplus(skip, limit, 100)"
+        complexity = "(limit.clamp(1, MAX_LIMIT) as usize) * child_complexity + page::surplus(skip, limit, MAX_LIMIT)"
     )]
     async fn products(
         &self,
@@ -269,7 +271,7 @@ impl ProductsQuery {
         #[graphql(default = 0)] skip: i32,
         #[graphql(default = 20)] limit: i32,
     ) -> Result<Vec<Product>> {
-        if skip < 0 || !(1..=100).contains(&limit) {
+        if skip < 0 || !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::bad_input("limit", "0 <= skip, 1 <= limit <= 100").into());
         }
         // Clients choose these bounds: `load_page` asks for the aligned page covering them.
@@ -280,7 +282,7 @@ impl ProductsQuery {
         };
         Ok(cached(ctx, PRODUCTS_PAGE)
             .await?
-            .load_page(Page::new("page", skip, limit).within(100), page)
+            .load_page(Page::new("page", skip, limit).within(MAX_LIMIT), page)
             .await?)
     }
 }

@@ -93,12 +93,15 @@ pub fn id(raw: &str) -> InputResult<i64> {
         .ok_or_else(|| InputError::new("id", "must be a positive integer"))
 }
 
-/// `0 <= skip`, `1 <= limit <= 1000`.
+/// The most rows `users(limit)` returns: the resolver prices, covers and checks pages by it.
+pub const MAX_LIMIT: i32 = 1000;
+
+/// `0 <= skip`, `1 <= limit <= MAX_LIMIT`.
 pub fn page(skip: i32, limit: i32) -> InputResult<(u64, u64)> {
     if skip < 0 {
         return Err(InputError::new("skip", "must be 0 or more"));
     }
-    if !(1..=1000).contains(&limit) {
+    if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(InputError::new("limit", "must be 1 to 1000"));
     }
     Ok((skip as u64, limit as u64))

@@ -95,8 +95,8 @@ impl Cached<'_> {
             if let Some(tag) = self.policy.tag {
                 request::named(|| tag.to_owned());
             }
+            // (`counted_miss` marks the response uncacheable.)
             self.cache.counted_miss(self.policy.kind);
-            request::uncacheable();
             return load(page.skip(), page.limit()).await;
         };
         let (skip, limit) = (covering.skip(), covering.limit());

@@ -14,6 +14,7 @@ use crate::{
         policy::Policy,
         request,
     },
+    domain::validate::MAX_LIMIT,
     error::AppError,
     graphql::{
         cached::cached,
@@ -68,7 +69,7 @@ impl UsersQuery {
     #[graphql(
         guard = "Authenticated",
         cache_control(private, no_cache),
-        complexity = "(limit.clamp(1, 1000) as usize) * child_complexity + page::surplus(skip, limit, 1000)"
+        complexity = "(limit.clamp(1, MAX_LIMIT) as usize) * child_complexity + page::surplus(skip, limit, MAX_LIMIT)"
     )]
     async fn users(
         &self,
@@ -81,7 +82,7 @@ impl UsersQuery {
         let ids = cached(ctx, USERS_PAGE)
             .await?
             .load_page(
-                Page::new("list", skip, limit),
+                Page::new("list", skip, limit).within(MAX_LIMIT),
                 move |skip, limit| async move { loader.page_ids(skip, limit).await },
             )
             .await?;

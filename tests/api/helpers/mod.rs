@@ -84,6 +84,11 @@ impl Spawn {
         self
     }
 
+    /// [`Spawn::env`] for each of `env`.
+    pub fn envs(self, env: &[(&str, &str)]) -> Self {
+        env.iter().fold(self, |spec, (k, v)| spec.env(k, v))
+    }
+
     /// Starts the app (and, for the Redis backend, a Redis of its own unless `REDIS_URL` was
     /// given). `None` when the database leg is skipped.
     pub async fn start(self) -> Option<TestApp> {
@@ -100,11 +105,11 @@ impl Spawn {
 impl TestApp {
     /// An app on SQLite with `env` set.
     pub async fn with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
-        let mut spec = Spawn::new(backend, Db::Sqlite);
-        for (k, v) in env {
-            spec = spec.env(k, v);
-        }
-        spec.start().await.expect("SQLite is always available")
+        Spawn::new(backend, Db::Sqlite)
+            .envs(env)
+            .start()
+            .await
+            .expect("SQLite is always available")
     }
 
     /// The usual app for a backend and database.
@@ -202,12 +207,14 @@ impl TestApp {
 
     /// [`TestApp::sibling`] reaching Redis at `redis_url` (e.g. through a proxy).
     pub async fn sibling_via(&self, redis_url: &str) -> TestApp {
-        let mut spec = Spawn::new(Backend::Redis, Db::Sqlite);
-        spec.env = self.settings.clone();
-        let mut spec = spec
+        let spec = Spawn {
+            env: self.settings.clone(),
+            pause: self.pause.as_ref().map(|_| Arc::default()),
+            ..Spawn::new(Backend::Redis, Db::Sqlite)
+        };
+        let spec = spec
             .env("REDIS_URL", redis_url)
             .env("CACHE_PREFIX", self.prefix());
-        spec.pause = self.pause.as_ref().map(|_| Arc::default());
         TestApp::start_with(spec, TestDb::shared(&self.db.url), None).await
     }
 

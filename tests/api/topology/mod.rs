@@ -103,10 +103,9 @@ impl Redis {
 
     /// [`Redis::pair`], both instances with `env` set.
     pub async fn pair_with(&self, db: Db, env: &[(&str, &str)]) -> Option<(TestApp, TestApp)> {
-        let mut spec = Spawn::new(crate::helpers::Backend::Redis, db).env("REDIS_URL", &self.url());
-        for (k, v) in env {
-            spec = spec.env(k, v);
-        }
+        let spec = Spawn::new(crate::helpers::Backend::Redis, db)
+            .env("REDIS_URL", &self.url())
+            .envs(env);
         let a = TestApp::start_with(spec, TestDb::create(db).await?, None).await;
         let b = a.sibling().await;
         Some((a, b))
