@@ -1,13 +1,11 @@
 //! Reads and writes of single entries through the configured [`Store`], recorded in the
 //! request's read record (`request`) so the response cache knows what a response was built from.
-use std::{
-    sync::{Arc, atomic::AtomicU64},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use super::{
     Cache, CacheError,
     entry::Entry,
+    l1::Checked,
     request,
     store::{Store, Stores},
     ttl,
@@ -22,8 +20,8 @@ impl Cache {
     /// Whether every `(key, entry)` is still what the cache holds, without asking Redis (L1
     /// after its read barrier, or the memory backend). `false` when that cannot be known.
     /// `checked` is the caller's record of when they were last all current (see
-    /// `Tracked::still_holds`; it starts at 0, never a count).
-    pub async fn still_current(&self, deps: &[(String, Arc<Entry>)], checked: &AtomicU64) -> bool {
+    /// `Tracked::still_holds`; it starts empty).
+    pub async fn still_current(&self, deps: &[(String, Arc<Entry>)], checked: &Checked) -> bool {
         if !self.is_available() {
             return false;
         }

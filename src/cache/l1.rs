@@ -39,17 +39,20 @@ use tokio::{
     time::Instant,
 };
 
+mod checked;
 mod counts;
 mod tracking;
 
+pub use checked::Checked;
 pub use counts::L1Counts;
 
 use super::entry::Entry;
 
 /// How long a request waits for a barrier round before reading Redis instead.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(250);
-/// Slots of the table of recent invalidations by key hash (8 bytes each).
-const RECENT_SLOTS: usize = 4096;
+/// Slots of the table of recent invalidations by key hash (8 bytes each): also what a kept
+/// response's keys are checked against (`checked`), so a write touches few others' slots.
+const RECENT_SLOTS: usize = 16384;
 
 /// What L1 holds for a key. Both kinds remember the number of the key's last invalidation,
 /// so that a slow fill cannot replace a value filled after that invalidation with an older one.
@@ -72,6 +75,8 @@ pub struct L1 {
     slots: Moka<String, Slot, foldhash::fast::RandomState>,
     /// Bumped by every invalidation; a read remembers it to fence its fill.
     seq: AtomicU64,
+    /// How many invalidations and flushes have taken effect (`seq - 1` once all have).
+    settled: AtomicU64,
     /// Fills that read before this sequence number are dropped (set by flushes).
     valid_from: AtomicU64,
     /// Moves on once an invalidation or a flush has taken effect (see [`L1::changes`]).
@@ -116,6 +121,7 @@ impl L1 {
                 .time_to_live(max_age)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             seq: AtomicU64::new(1),
+            settled: AtomicU64::new(0),
             valid_from: AtomicU64::new(0),
             changes: AtomicU64::new(1),
             recent: (0..RECENT_SLOTS).map(|_| AtomicU64::new(0)).collect(),
@@ -243,6 +249,7 @@ impl L1 {
                 _ => Op::Put(Slot::Invalidated(at)),
             });
         self.changes.fetch_add(1, Ordering::AcqRel);
+        self.settled.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops everything, and every fill that read before now.
@@ -252,6 +259,7 @@ impl L1 {
         self.valid_from.store(at, Ordering::Release);
         self.slots.invalidate_all();
         self.changes.fetch_add(1, Ordering::AcqRel);
+        self.settled.fetch_add(1, Ordering::AcqRel);
     }
 
     fn apply(&self, pushed: fred::types::client::Invalidation) {

@@ -3,8 +3,9 @@
 //! A response is kept with the exact cache entries it was built from ([`super::request`]);
 //! it is served again only while every one of those keys still holds that very entry, checked
 //! in memory after L1's read barrier (or in the memory backend): with L1, in one comparison
-//! while no invalidation has taken effect since the entries were last all seen held
-//! (`Tracked::still_holds`), else entry by entry. With L1 a response expires when the oldest
+//! while no invalidation has taken effect since the entries were last all seen held, in one
+//! atomic read per key while none of *its* keys was invalidated since (`l1::checked`), else
+//! entry by entry (`Tracked::still_holds`). With L1 a response expires when the oldest
 //! entry it was built from would (`CACHE_L1_MAX_AGE_MS` after it was read); with the memory
 //! backend that long after it was kept. Any change to a user, an
 //! email pointer or a list generation replaces its entry, so every response that read it stops
@@ -26,7 +27,7 @@ use std::{
 use bytes::Bytes;
 use moka::{Expiry, sync::Cache as Moka};
 
-use super::{entry::Entry, request::Reads};
+use super::{entry::Entry, l1::Checked, request::Reads};
 
 /// A serialized response and what it was built from.
 pub struct CachedResponse {
@@ -48,7 +49,7 @@ pub struct CachedResponse {
     /// another setting the request goes the whole way, where the setting is applied).
     pub introspection: bool,
     /// When its dependencies were last all seen current (`Cache::still_current` keeps it).
-    pub checked: AtomicU64,
+    pub checked: Checked,
     /// The earliest expiry (and its load cost, ms) its tagged entries record: early refresh
     /// draws on it when serving (see `cache::refresh`).
     pub soonest: Option<(u64, u64)>,
@@ -213,7 +214,7 @@ impl Responses {
             body,
             cache_control,
             cache_tag,
-            checked: AtomicU64::new(0),
+            checked: Checked::default(),
             deadline,
             deps: reads.deps,
             caller: reads.caller,

@@ -51,6 +51,44 @@ async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_checked_by_its_own_keys_drops_when_one_of_them_changes_elsewhere() {
+    let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
+    let b = a.sibling().await;
+    let mine = a.create_user("mine@example.com", "USER").await;
+    let mut others = Vec::new();
+    for i in 0..3 {
+        others.push(
+            a.create_user(&format!("other{i}@example.com"), "USER")
+                .await,
+        );
+    }
+    let read = "query($id: ID!) { user(id: $id) { fullName } }";
+    let rename =
+        "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { id } }";
+    b.gql(read, json!({ "id": mine })).await; // loaded: not kept
+    b.gql(read, json!({ "id": mine })).await; // from entries: kept
+    // Writes to other users through A: each moves B's count of invalidations, so the first
+    // read after them looks the entries up (and takes a mark), the next ones compare the
+    // response's own keys with the mark.
+    for (i, other) in others.iter().enumerate() {
+        a.gql(rename, json!({ "id": other, "n": format!("Other {i}") }))
+            .await;
+        let before = b.responses_served();
+        let body = b.gql(read, json!({ "id": mine })).await;
+        assert_eq!(
+            b.responses_served(),
+            before + 1,
+            "not served after write {i}"
+        );
+        assert_eq!(body["data"]["user"]["fullName"], "Test User", "{body}");
+    }
+    a.gql(rename, json!({ "id": mine, "n": "Renamed on A" }))
+        .await;
+    let after = b.gql(read, json!({ "id": mine })).await;
+    assert_eq!(after["data"]["user"]["fullName"], "Renamed on A", "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_response_lives_no_longer_than_its_oldest_entry_may() {
     // Long enough that a loaded machine still keeps and serves the response in time (its
     // caller's entry, read a little earlier, limits it too); short enough for a test.

@@ -118,3 +118,65 @@ fn an_invalidation_whose_marker_was_evicted_still_stops_an_older_fill() {
     l1.slots.run_pending_tasks();
     assert!(l1.get("k").is_none_or(|e| e.raw() == "new"));
 }
+
+/// Two keys whose slots in the table of recent invalidations differ.
+fn apart(l1: &L1) -> (String, String) {
+    let a = "user:1".to_owned();
+    let b = (2..)
+        .map(|i| format!("user:{i}"))
+        .find(|b| !std::ptr::eq(l1.recent(&a), l1.recent(b)))
+        .unwrap();
+    (a, b)
+}
+
+#[test]
+fn a_mark_survives_invalidations_of_other_keys_only() {
+    let l1 = live();
+    let (mine, other) = apart(&l1);
+    l1.fill(&mine, "v", l1.fence());
+    let mark = l1.quiet_mark().expect("nothing under way");
+    assert!(l1.untouched_since([mine.as_str()].into_iter(), mark));
+    l1.invalidate(&other);
+    assert!(
+        l1.untouched_since([mine.as_str()].into_iter(), mark),
+        "another key's write leaves it"
+    );
+    l1.invalidate(&mine);
+    assert!(!l1.untouched_since([mine.as_str()].into_iter(), mark));
+    assert!(!l1.untouched_since([other.as_str()].into_iter(), mark));
+}
+
+#[test]
+fn a_flush_or_no_mark_sends_every_response_to_the_full_check() {
+    let l1 = live();
+    let (key, _) = apart(&l1);
+    assert!(
+        !l1.untouched_since([key.as_str()].into_iter(), 0),
+        "no mark"
+    );
+    let mark = l1.quiet_mark().unwrap();
+    l1.flush();
+    assert!(!l1.untouched_since([key.as_str()].into_iter(), mark));
+}
+
+#[test]
+fn no_mark_is_taken_while_an_invalidation_is_under_way() {
+    let l1 = live();
+    // An invalidation numbered, its slot not yet replaced (what `invalidate` does first).
+    l1.seq.fetch_add(1, Ordering::AcqRel);
+    assert_eq!(l1.quiet_mark(), None);
+    // It takes effect.
+    l1.settled.fetch_add(1, Ordering::AcqRel);
+    assert!(l1.quiet_mark().is_some());
+}
+
+#[test]
+fn a_record_keeps_the_highest_mark() {
+    let checked = Checked::default();
+    assert_eq!(checked.mark(), 0);
+    checked.record(5, Some(9));
+    checked.record(6, None);
+    checked.record(7, Some(3));
+    assert!(checked.at(7) && !checked.at(6));
+    assert_eq!(checked.mark(), 9);
+}

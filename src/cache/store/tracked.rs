@@ -6,19 +6,13 @@
 //! request did; a fill is fenced, so a read that began before an invalidation never stores its
 //! older value; every write through this store drops its keys from L1 before it returns, so an
 //! instance always reads its own writes.
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use super::{RedisBackend, Store};
 use crate::cache::{
     CacheError, ServerInfo,
     entry::Entry,
-    l1::{L1, L1Counts},
+    l1::{Checked, L1, L1Counts},
     request,
 };
 
@@ -45,11 +39,11 @@ impl Tracked {
     }
 
     /// Whether each `(key, entry)` is still what its key holds, after the barrier (a kept
-    /// response built from them is then current). `checked` is the [`L1::changes`] count at
-    /// which every one of them was last seen held, kept by the caller: while no invalidation
-    /// has taken effect since, they all still are, and none is looked up again (one check per
-    /// response, however many entries it was built from).
-    pub async fn still_holds(&self, deps: &[(String, Arc<Entry>)], checked: &AtomicU64) -> bool {
+    /// response built from them is then current). `checked` records, kept by the caller, when
+    /// every one of them was last seen held: while no invalidation has taken effect since
+    /// ([`L1::changes`]), or none of their keys was invalidated since its mark
+    /// ([`L1::untouched_since`]), they all still are, and none is looked up again.
+    pub async fn still_holds(&self, deps: &[(String, Arc<Entry>)], checked: &Checked) -> bool {
         if deps.is_empty() {
             return true;
         }
@@ -58,14 +52,22 @@ impl Tracked {
         }
         // Read before the entries: an invalidation the look below misses moves it past this.
         let changes = self.l1.changes();
-        if checked.load(Ordering::Acquire) == changes && self.l1.is_live() {
+        if checked.at(changes) && self.l1.is_live() {
             return true;
         }
+        let keys = || deps.iter().map(|(key, _)| key.as_str());
+        if self.l1.untouched_since(keys(), checked.mark()) && self.l1.is_live() {
+            // Held when `changes` was read: an invalidation that had taken effect by then had
+            // raised its slot before, and none had.
+            checked.record(changes, None);
+            return true;
+        }
+        let mark = self.l1.quiet_mark();
         let held = deps
             .iter()
             .all(|(key, entry)| self.l1.get(key).is_some_and(|now| Arc::ptr_eq(&now, entry)));
         if held {
-            checked.store(changes, Ordering::Release);
+            checked.record(changes, mark);
         }
         held
     }
