@@ -73,7 +73,7 @@ impl Slot {
 /// The in-process layer.
 pub struct L1 {
     slots: Moka<String, Slot, foldhash::fast::RandomState>,
-    /// Bumped by every invalidation; a read remembers it to fence its fill.
+    /// Bumped by every invalidation and flush; a read remembers it to fence its fill.
     seq: AtomicU64,
     /// How many invalidations and flushes have taken effect (`seq - 1` once all have).
     settled: AtomicU64,

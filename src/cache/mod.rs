@@ -215,7 +215,7 @@ impl Cache {
     }
 
     /// L1's event counts, when L1 is configured (see [`l1::L1Counts`]).
-    pub fn l1_counts(&self) -> Option<[(&'static str, u64); 6]> {
+    pub fn l1_counts(&self) -> Option<[(&'static str, u64); 8]> {
         self.l1().map(|l1| l1.counts.snapshot())
     }
 

@@ -67,6 +67,8 @@ async fn a_response_checked_by_its_own_keys_drops_when_one_of_them_changes_elsew
         "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { id } }";
     b.gql(read, json!({ "id": mine })).await; // loaded: not kept
     b.gql(read, json!({ "id": mine })).await; // from entries: kept
+    let by_mark = |app: &TestApp| app.l1_event("responses_checked_by_mark");
+    let marked = by_mark(&b);
     // Writes to other users through A: each moves B's count of invalidations, so the first
     // read after them looks the entries up (and takes a mark), the next ones compare the
     // response's own keys with the mark.
@@ -82,6 +84,10 @@ async fn a_response_checked_by_its_own_keys_drops_when_one_of_them_changes_elsew
         );
         assert_eq!(body["data"]["user"]["fullName"], "Test User", "{body}");
     }
+    assert!(
+        by_mark(&b) > marked,
+        "no read after the first write was answered by the marks"
+    );
     a.gql(rename, json!({ "id": mine, "n": "Renamed on A" }))
         .await;
     let after = b.gql(read, json!({ "id": mine })).await;

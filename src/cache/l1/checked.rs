@@ -8,15 +8,15 @@
 //! numbered up to it had fully taken effect before its entries were last all seen held. Each
 //! invalidation raises its key's slot of the table of recent invalidations to its number before
 //! it takes effect, so while no slot of the response's keys is above the mark (and no flush
-//! came after it), none of its keys has been invalidated since they were seen held: one atomic
+//! came after it), no invalidation of its keys has begun since they were seen held: one atomic
 //! read per key instead of a lookup.
 //!
 //! *Invariant.* [`L1::untouched_since`] says yes only if no invalidation or flush numbered
 //! after the mark has begun to take effect on those keys. An invalidation that the request must
 //! see (a push received before its barrier round's reply) has completed by the time the round
-//! does, so its slot is already raised; one still on its way is concurrent with the request,
-//! and the entry-by-entry check could not have seen it either. Two keys sharing a slot only
-//! send a response to the full check.
+//! does, so its slot is already raised. A change whose push is still on its way (even one a
+//! fill from Redis already shows) is concurrent with the request, which may be answered from
+//! before it. Two keys sharing a slot only send a response to the full check.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::L1;

@@ -13,6 +13,10 @@ pub struct L1Counts {
     pub(crate) flushes: AtomicU64,
     pub(crate) rounds: AtomicU64,
     pub(crate) failed_rounds: AtomicU64,
+    /// Kept responses found current by their keys' marks (`checked`), without lookups.
+    pub(crate) by_mark: AtomicU64,
+    /// Kept responses whose entries were looked up one by one.
+    pub(crate) by_lookup: AtomicU64,
 }
 
 impl L1Counts {
@@ -22,7 +26,7 @@ impl L1Counts {
     }
 
     /// Every counter, by the name `/metrics` labels it with.
-    pub fn snapshot(&self) -> [(&'static str, u64); 6] {
+    pub fn snapshot(&self) -> [(&'static str, u64); 8] {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             ("served", get(&self.served)),
@@ -31,6 +35,8 @@ impl L1Counts {
             ("flushed", get(&self.flushes)),
             ("rounds", get(&self.rounds)),
             ("rounds_failed", get(&self.failed_rounds)),
+            ("responses_checked_by_mark", get(&self.by_mark)),
+            ("responses_looked_up", get(&self.by_lookup)),
         ]
     }
 }

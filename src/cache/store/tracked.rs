@@ -60,8 +60,10 @@ impl Tracked {
             // Held when `changes` was read: an invalidation that had taken effect by then had
             // raised its slot before, and none had.
             checked.record(changes, None);
+            L1Counts::add(&self.l1.counts.by_mark, 1);
             return true;
         }
+        L1Counts::add(&self.l1.counts.by_lookup, 1);
         let mark = self.l1.quiet_mark();
         let held = deps
             .iter()

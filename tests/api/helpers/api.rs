@@ -44,6 +44,16 @@ impl TestApp {
             .served_count()
     }
 
+    /// L1's count of `event` (as `/metrics` labels it) in this instance.
+    pub fn l1_event(&self, event: &str) -> u64 {
+        let counts = self.state.users.store().cache().l1_counts();
+        counts
+            .into_iter()
+            .flatten()
+            .find_map(|(name, n)| (name == event).then_some(n))
+            .unwrap_or_else(|| panic!("no L1 event {event}"))
+    }
+
     /// As the admin.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_as(Some(&self.admin_token), query, variables).await
