@@ -41,6 +41,7 @@ use tokio::{
 
 mod checked;
 mod counts;
+mod fill;
 mod tracking;
 
 pub use checked::Checked;
@@ -194,45 +195,6 @@ impl L1 {
     /// after [`L1::barrier`], as entries are.
     pub fn changes(&self) -> u64 {
         self.changes.load(Ordering::Acquire)
-    }
-
-    /// Call before reading `key` from Redis; pass the fence to [`L1::fill`].
-    pub fn fence(&self) -> ReadFence {
-        ReadFence(self.seq.load(Ordering::Acquire))
-    }
-
-    /// Keeps what Redis returned, unless `key` was invalidated (or L1 flushed) since `fence`.
-    /// Returns the entry to decode from either way: the one already held when it holds the
-    /// same value (so responses built from it stay current, and its decoded form is kept).
-    pub fn fill(&self, key: &str, raw: &str, fence: ReadFence) -> Arc<Entry> {
-        let entry = Arc::new(Entry::new(raw));
-        if !self.is_live() || fence.0 < self.valid_from.load(Ordering::Acquire) {
-            return entry;
-        }
-        let put = entry.clone();
-        let recent = self.recent(key);
-        let mut held = None;
-        self.slots
-            .entry(key.to_owned())
-            .and_compute_with(|current| match current.map(|c| c.into_value()) {
-                // An invalidation numbered after the fence happened after the read began:
-                // what the read returned may be older than what the key holds now.
-                Some(slot) if slot.last_invalidation() > fence.0 => Op::Nop,
-                // Not invalidated since the read began, and the same value: what L1 holds is
-                // what Redis holds (it keeps its age limit).
-                Some(Slot::Value(same, _)) if same.raw() == raw => {
-                    held = Some(same);
-                    Op::Nop
-                }
-                // No marker (never invalidated, or its marker evicted): the table says whether
-                // the key may have been invalidated since the read began.
-                None if recent.load(Ordering::Acquire) > fence.0 => Op::Nop,
-                current => Op::Put(Slot::Value(
-                    put,
-                    current.map_or(0, |slot| slot.last_invalidation()),
-                )),
-            });
-        held.unwrap_or(entry)
     }
 
     /// Drops `key`: it changed in Redis (or this process just wrote it).
