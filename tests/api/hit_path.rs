@@ -12,10 +12,7 @@ use crate::helpers::{Backend, Db, Spawn, TestApp};
 async fn a_page_seen_current_drops_when_any_user_on_it_changes_elsewhere() {
     let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
     let b = a.sibling().await;
-    let mut ids = Vec::new();
-    for i in 0..20 {
-        ids.push(a.create_user(&format!("page{i}@example.com"), "USER").await);
-    }
+    let ids = a.create_users("page", 20).await;
     let page = "{ users(skip: 0, limit: 40) { id fullName } }";
     let name_of = |body: &Value, id: &str| {
         body["data"]["users"]
@@ -55,13 +52,7 @@ async fn a_response_checked_by_its_own_keys_drops_when_one_of_them_changes_elsew
     let a = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
     let b = a.sibling().await;
     let mine = a.create_user("mine@example.com", "USER").await;
-    let mut others = Vec::new();
-    for i in 0..3 {
-        others.push(
-            a.create_user(&format!("other{i}@example.com"), "USER")
-                .await,
-        );
-    }
+    let others = a.create_users("other", 3).await;
     let read = "query($id: ID!) { user(id: $id) { fullName } }";
     let rename =
         "mutation($id: ID!, $n: String!) { updateUser(id: $id, input: { fullName: $n }) { id } }";

@@ -30,7 +30,7 @@ impl L1 {
     /// same value (so responses built from it stay current, and its decoded form is kept).
     pub fn fill(&self, key: &str, raw: &str, fence: ReadFence) -> Arc<Entry> {
         let entry = Arc::new(Entry::new(raw));
-        if !self.is_live() || self.flushed_since(fence) {
+        if !self.is_live() {
             return entry;
         }
         let put = entry.clone();
@@ -40,7 +40,7 @@ impl L1 {
         self.slots
             .entry(key.to_owned())
             .and_compute_with(|current| match current.map(|c| c.into_value()) {
-                // Flushed since the check above: pushes may have been lost meanwhile.
+                // Flushed since the read began: pushes may have been lost meanwhile.
                 _ if self.flushed_since(fence) => Op::Nop,
                 // An invalidation numbered after the fence happened after the read began:
                 // what the read returned may be older than what the key holds now.

@@ -55,8 +55,8 @@ impl Tracked {
         if checked.at(changes) && self.l1.is_live() {
             return true;
         }
-        let keys = || deps.iter().map(|(key, _)| key.as_str());
-        if self.l1.untouched_since(keys(), checked.mark()) && self.l1.is_live() {
+        let keys = deps.iter().map(|(key, _)| key.as_str());
+        if self.l1.untouched_since(keys, checked.mark()) && self.l1.is_live() {
             // Held when `changes` was read: an invalidation that had taken effect by then had
             // raised its slot before, and none had.
             checked.record(changes, None);

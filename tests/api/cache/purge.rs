@@ -74,10 +74,7 @@ async fn an_entity_purge_drops_its_entry_and_the_responses_built_from_it() {
 async fn a_tag_purge_counts_its_entries_and_drops_every_page() {
     for backend in [Backend::Redis, Backend::Memory] {
         let app = TestApp::spawn(backend, Db::Sqlite).await.unwrap();
-        for i in 0..12 {
-            app.create_user(&format!("tagged{i}@example.com"), "USER")
-                .await;
-        }
+        app.create_users("tagged", 12).await;
         let pages = [
             "{ users(skip: 0, limit: 10) { email } }",
             "{ users(skip: 10, limit: 10) { email } }",

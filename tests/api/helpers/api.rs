@@ -44,6 +44,18 @@ impl TestApp {
             .served_count()
     }
 
+    /// Creates `{prefix}{i}@example.com` for i in 0..n, in that order, as users; their ids.
+    pub async fn create_users(&self, prefix: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            ids.push(
+                self.create_user(&format!("{prefix}{i}@example.com"), "USER")
+                    .await,
+            );
+        }
+        ids
+    }
+
     /// L1's count of `event` (as `/metrics` labels it) in this instance.
     pub fn l1_event(&self, event: &str) -> u64 {
         let counts = self.state.users.store().cache().l1_counts();

@@ -101,9 +101,7 @@ async fn user_stats_follow_every_write(app: TestApp) {
 }
 
 async fn pagination_is_ordered_by_id(app: TestApp) {
-    for i in 0..5 {
-        app.create_user(&format!("p{i}@example.com"), "USER").await;
-    }
+    app.create_users("p", 5).await;
     let all = app.list_emails(0, 100).await;
     assert_eq!(all.len(), 6);
     assert_eq!(all[0], "admin@example.com");

@@ -41,13 +41,7 @@ async fn served_from_responses(app: &TestApp, query: &str) {
 }
 
 async fn updates_reload_no_page(app: TestApp) {
-    let mut ids = Vec::new();
-    for i in 0..19 {
-        ids.push(
-            app.create_user(&format!("member{i}@example.com"), "USER")
-                .await,
-        );
-    }
+    let ids = app.create_users("member", 19).await;
     // ids[..9] are on the first page (after the admin), ids[9..] on the second.
     for query in [FIRST, SECOND, STATS] {
         served_from_responses(&app, query).await;
@@ -128,13 +122,7 @@ async fn updates_reload_no_page(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_whose_member_entry_is_missing_reads_only_that_member() {
     let app = TestApp::spawn(Backend::Redis, Db::Sqlite).await.unwrap();
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(
-            app.create_user(&format!("gap{i}@example.com"), "USER")
-                .await,
-        );
-    }
+    let ids = app.create_users("gap", 5).await;
     let page = "{ users(skip: 0, limit: 10) { id fullName } }";
     app.gql(page, json!({})).await;
     let evicted = app
