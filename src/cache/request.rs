@@ -16,6 +16,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
+use futures::FutureExt;
 use tokio::time::Instant;
 
 use super::entry::Entry;
@@ -105,14 +106,24 @@ impl RequestScope {
     }
 }
 
-/// Runs `fut` as the request recorded by `scope`.
-pub(crate) async fn scope<F: std::future::Future>(scope: Arc<RequestScope>, fut: F) -> F::Output {
-    SCOPE.scope(scope, fut).await
+/// Runs `fut` as the request recorded by `scope` (holding `fut` once: see [`capture`]).
+pub(crate) fn scope<F: std::future::Future>(
+    scope: Arc<RequestScope>,
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    SCOPE.scope(scope, fut)
 }
 
 /// Runs `fut` recording into a record of its own (begun when the current one began, if any)
-/// and returns what it read, to be [`replay`]ed wherever its result is used.
-pub(crate) async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads) {
+/// and returns what it read, to be [`replay`]ed wherever its result is used. The record is
+/// begun when this is called: await it in the request that calls it.
+///
+/// A combinator, not an `async fn` or block: one of those would hold `fut` twice (as its
+/// argument or capture, and again as what it awaits), and every resolver future above it would
+/// be that much larger, copied whole at each move.
+pub(crate) fn capture<F: std::future::Future>(
+    fut: F,
+) -> impl std::future::Future<Output = (F::Output, Reads)> {
     let (start, refresh) = SCOPE
         .try_with(|s| (s.start, s.refresh.clone()))
         .unwrap_or_else(|_| (Instant::now(), Arc::default()));
@@ -121,13 +132,14 @@ pub(crate) async fn capture<F: std::future::Future>(fut: F) -> (F::Output, Reads
         reads: Mutex::new(Reads::default()),
         refresh,
     });
-    let out = SCOPE.scope(scope.clone(), fut).await;
-    // The record is ours alone once `fut` is done: taken, not copied.
-    let reads = match Arc::try_unwrap(scope) {
-        Ok(scope) => scope.reads.into_inner().unwrap_or_else(|p| p.into_inner()),
-        Err(shared) => shared.reads(),
-    };
-    (out, reads)
+    SCOPE.scope(scope.clone(), fut).map(move |out| {
+        // The record is ours alone once `fut` is done: taken, not copied.
+        let reads = match Arc::try_unwrap(scope) {
+            Ok(scope) => scope.reads.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Err(shared) => shared.reads(),
+        };
+        (out, reads)
+    })
 }
 
 /// Records `captured` into the current request, as if it had been read again now (entries
@@ -218,4 +230,36 @@ pub(crate) fn admin() {
 /// The request needed an authenticated caller.
 pub(crate) fn authenticated() {
     with(|r| r.authenticated = true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A future that holds `N` bytes across its await.
+    async fn holding<const N: usize>() -> usize {
+        let bytes = [1u8; N];
+        tokio::task::yield_now().await;
+        bytes.iter().map(|&b| usize::from(b)).sum()
+    }
+
+    /// `capture` and `scope` wrap every resolver's cached read: an `async fn` in their place
+    /// would hold its future twice, and the root field future async-graphql boxes (and copies)
+    /// for every executed request would grow with each such layer.
+    #[tokio::test]
+    async fn capture_and_scope_hold_their_future_once() {
+        let inner = std::mem::size_of_val(&holding::<8192>());
+        assert!(inner >= 8192);
+        let captured = capture(holding::<8192>());
+        assert!(std::mem::size_of_val(&captured) < inner + 512);
+        let record = Arc::new(RequestScope {
+            start: Instant::now(),
+            reads: Mutex::new(Reads::default()),
+            refresh: Arc::default(),
+        });
+        let scoped = scope(record, capture(holding::<8192>()));
+        assert!(std::mem::size_of_val(&scoped) < inner + 1024);
+        assert_eq!(scoped.await.0, 8192);
+        assert_eq!(captured.await.0, 8192);
+    }
 }

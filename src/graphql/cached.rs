@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use async_graphql::{Context, QueryPathSegment};
+use futures::FutureExt;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
@@ -132,20 +133,25 @@ impl Cached<'_> {
     /// What `resolve` reads must come from the cache for the response to be kept: if it read no
     /// cache entry at all (it went to the database, or built its answer from nothing the cache
     /// can invalidate), the response is not kept.
-    pub async fn run<T, E>(&self, resolve: impl Future<Output = Result<T, E>>) -> AppResult<T>
+    pub fn run<T, E>(
+        &self,
+        resolve: impl Future<Output = Result<T, E>>,
+    ) -> impl Future<Output = AppResult<T>>
     where
         AppError: From<E>,
     {
-        Ok(vouched(resolve).await?)
+        vouched(resolve).map(|r| Ok(r?))
     }
 }
 
 /// Runs `fut`, and makes the response uncacheable unless it was answered from cache entries.
-async fn vouched<F: Future>(fut: F) -> F::Output {
-    let (out, mut reads) = request::capture(fut).await;
-    if reads.deps.is_empty() {
-        reads.uncacheable = true;
-    }
-    request::replay(&reads);
-    out
+/// A combinator, so that `fut` is held once (see [`request::capture`]).
+fn vouched<F: Future>(fut: F) -> impl Future<Output = F::Output> {
+    request::capture(fut).map(|(out, mut reads)| {
+        if reads.deps.is_empty() {
+            reads.uncacheable = true;
+        }
+        request::replay(&reads);
+        out
+    })
 }

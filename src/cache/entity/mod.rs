@@ -121,7 +121,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         if !self.cache.is_available() {
             self.cache.counted_miss(kind);
             request::named(|| format!("{}:{id}", E::KIND));
-            return self.source.load(id).await;
+            return Box::pin(self.source.load(id)).await;
         }
         let key = self.key(id);
         // Read the fence before the cache: see `Cache::miss`.
@@ -137,15 +137,16 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 self.cache.failed(kind, &err);
                 self.cache.counted_miss(kind);
                 request::named(|| format!("{}:{id}", E::KIND));
-                return self.source.load(id).await;
+                return Box::pin(self.source.load(id)).await;
             }
         }
         request::named(|| format!("{}:{id}", E::KIND));
         let recheck = || async { self.read(&key).await.ok().flatten() };
         let load = || self.source.load(id);
         let fill = |found: &Option<E>| self.fill(id, found.clone());
-        // Boxed: the miss path's future is large, and unboxed it would make every future that
-        // reads an entity (hits included) that large, copied whenever it moves.
+        // Boxed, as the database loads above are: the miss path's future is large, and unboxed
+        // it would make every future that reads an entity (hits included) that large, copied
+        // whenever it moves.
         Box::pin(
             self.cache
                 .miss(kind, &key, fence, load, Some(recheck), fill),
@@ -201,7 +202,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// to. Misses by pointer are not cached.
     pub async fn by_pointer(&self, value: &str) -> Result<Option<E>, DbError> {
         let Some(pointer) = &self.pointer else {
-            return self.source.load_by(value).await;
+            return Box::pin(self.source.load_by(value)).await;
         };
         let kind = self.kinds.1;
         let key = self.pointer_key(pointer.name, value);
@@ -227,7 +228,7 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         }
         if !self.cache.is_available() {
             self.cache.counted_miss(kind);
-            return self.source.load_by(value).await;
+            return Box::pin(self.source.load_by(value)).await;
         }
         let load = || self.source.load_by(value);
         let fill = |found: &Option<E>| {

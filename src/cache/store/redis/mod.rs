@@ -1,10 +1,16 @@
 //! The Redis backend, on a fred connection pool.
 //!
 //! Every command is bounded by `CACHE_TIMEOUT_MS`; fred reconnects in the background with
-//! exponential backoff. The scripts it runs (`scripts`) keep the protocol's invariants
+//! exponential backoff. Every command's future is boxed where it is made: fred's are about
+//! 7 KiB each, and unboxed they would make every future above them (entity reads,
+//! write-throughs, resolvers, the root field async-graphql boxes and moves) that large, copied
+//! whole at each move: measured by `scripts/hit-profile` as a quarter of a write's
+//! instructions. The scripts it runs (`scripts`) keep the protocol's invariants
 //! atomically on the server, so a command that fred retries or delivers late cannot break
 //! them. Clients are configured by `cache::client`, as L1's tracking connection is.
 mod scripts;
+#[cfg(test)]
+mod tests;
 
 use crate::cache::client::builder;
 use scripts::{GENERATION, RELEASE_LEASE, SET_IF_NEWER};
@@ -90,13 +96,10 @@ impl RedisBackend {
         // through: a primary promoted by a failover has an empty script cache.
         let client = self.client();
         let writer = client.with_options(&self.write_options);
-        match writer
-            .evalsha(script.sha1().clone(), keys.clone(), args.clone())
-            .await
-        {
+        match Box::pin(writer.evalsha(script.sha1().clone(), keys.clone(), args.clone())).await {
             Err(err) if err.details().contains("NOSCRIPT") => {
-                script.load(client).await?;
-                Ok(writer.evalsha(script.sha1().clone(), keys, args).await?)
+                Box::pin(script.load(client)).await?;
+                Ok(Box::pin(writer.evalsha(script.sha1().clone(), keys, args)).await?)
             }
             other => Ok(other?),
         }
@@ -111,24 +114,24 @@ impl RedisBackend {
 
     /// The raw value at `key`.
     pub async fn get_raw(&self, key: &str) -> Result<Option<String>, CacheError> {
-        Ok(self.client().get(key).await?)
+        Ok(Box::pin(self.client().get(key)).await?)
     }
 
     /// The raw values at `keys` (one MGET: same slot in a cluster).
     pub async fn mget_raw(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
         let keys: Vec<&str> = keys.to_vec();
-        Ok(self.client().mget(keys).await?)
+        Ok(Box::pin(self.client().mget(keys)).await?)
     }
 
     async fn unlink_batch(&self, keys: Vec<Key>, clustered: bool) -> Result<u64, CacheError> {
         if clustered {
             let mut n = 0;
             for key in keys {
-                n += self.client().unlink::<u64, _>(key).await?;
+                n += Box::pin(self.client().unlink::<u64, _>(key)).await?;
             }
             Ok(n)
         } else {
-            Ok(self.client().unlink::<u64, _>(keys).await?)
+            Ok(Box::pin(self.client().unlink::<u64, _>(keys)).await?)
         }
     }
 }
@@ -151,9 +154,11 @@ impl Store for RedisBackend {
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let ms = ttl.as_millis().max(1) as i64;
-        self.writer()
-            .set::<(), _, _>(key, value, Some(Expiration::PX(ms)), None, false)
-            .await?;
+        Box::pin(
+            self.writer()
+                .set::<(), _, _>(key, value, Some(Expiration::PX(ms)), None, false),
+        )
+        .await?;
         Ok(())
     }
 
@@ -189,16 +194,14 @@ impl Store for RedisBackend {
     /// Takes the lease `key` for `ttl` unless another process holds it.
     async fn take_lease(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, CacheError> {
         let ms = ttl.as_millis().max(1) as i64;
-        let taken: Option<String> = self
-            .client()
-            .set(
-                key,
-                token,
-                Some(Expiration::PX(ms)),
-                Some(SetOptions::NX),
-                false,
-            )
-            .await?;
+        let taken: Option<String> = Box::pin(self.client().set(
+            key,
+            token,
+            Some(Expiration::PX(ms)),
+            Some(SetOptions::NX),
+            false,
+        ))
+        .await?;
         Ok(taken.is_some())
     }
 
@@ -213,7 +216,7 @@ impl Store for RedisBackend {
     async fn delete(&self, keys: &[&str]) -> Result<(), CacheError> {
         // One UNLINK per key: in a cluster the keys may live in different slots.
         for key in keys {
-            self.writer().unlink::<(), _>(*key).await?;
+            Box::pin(self.writer().unlink::<(), _>(*key)).await?;
         }
         Ok(())
     }
@@ -263,13 +266,13 @@ impl Store for RedisBackend {
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
-        self.client().ping::<()>(None).await?;
+        Box::pin(self.client().ping::<()>(None)).await?;
         Ok(())
     }
 
     /// The memory, client and keyspace counters of `INFO`.
     async fn info(&self) -> Result<ServerInfo, CacheError> {
-        let text: String = self.client().info(Some(InfoKind::Default)).await?;
+        let text: String = Box::pin(self.client().info(Some(InfoKind::Default))).await?;
         Ok(ServerInfo::parse(&text))
     }
 }
