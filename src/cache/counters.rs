@@ -73,7 +73,7 @@ impl Cache {
     pub async fn lockout_left(&self, subject: &str) -> Option<Duration> {
         let redis = self.shared_counters()?;
         let (_, lock) = keys(&self.inner.prefix, subject);
-        // Boxed, as every fred command is (see `store::redis`).
+        // Boxed, as every store command is (see `store::redis`).
         let ms: Result<i64, _> = Box::pin(redis.client().pttl(&lock)).await;
         match ms {
             Ok(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),

@@ -24,6 +24,18 @@ async fn command_futures_are_boxed_where_they_are_made() {
             size_of_val(&backend.generation("g", true, quick)),
         ),
         ("delete", size_of_val(&backend.delete(&["k"]))),
+        (
+            "take_lease",
+            size_of_val(&backend.take_lease("k", "t", quick)),
+        ),
+        (
+            "release_lease",
+            size_of_val(&backend.release_lease("k", "t")),
+        ),
+        ("clear", size_of_val(&backend.clear("k*"))),
+        ("count", size_of_val(&backend.count("k*"))),
+        ("ping", size_of_val(&backend.ping())),
+        ("info", size_of_val(&backend.info())),
     ];
     for (name, size) in ours {
         assert!(
