@@ -11,7 +11,6 @@
 //! instances each see a distinct count and the longest lockout wins.
 use std::time::Duration;
 
-use fred::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{Cache, CacheError, store::Store};
@@ -73,8 +72,7 @@ impl Cache {
     pub async fn lockout_left(&self, subject: &str) -> Option<Duration> {
         let redis = self.shared_counters()?;
         let (_, lock) = keys(&self.inner.prefix, subject);
-        // Boxed, as every store command is (see `store::redis`).
-        let ms: Result<i64, _> = Box::pin(redis.client().pttl(&lock)).await;
+        let ms = redis.pttl(&lock).await;
         match ms {
             Ok(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
             Ok(_) => Some(Duration::ZERO),

@@ -233,11 +233,11 @@ pub(crate) fn authenticated() {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A future that holds `N` bytes across its await.
-    async fn holding<const N: usize>() -> usize {
+    /// A future that holds `N` bytes across its await (for tests of what wraps futures).
+    pub(crate) async fn holding<const N: usize>() -> usize {
         let bytes = [1u8; N];
         tokio::task::yield_now().await;
         bytes.iter().map(|&b| usize::from(b)).sum()

@@ -159,19 +159,13 @@ fn vouched<F: Future>(fut: F) -> impl Future<Output = F::Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A future that holds 8 KiB across its await.
-    async fn holding() -> usize {
-        let bytes = [1u8; 8192];
-        tokio::task::yield_now().await;
-        bytes.iter().map(|&b| usize::from(b)).sum()
-    }
+    use crate::cache::request::tests::holding;
 
     /// `vouched` wraps every cached resolver's read: it holds what it wraps once.
     #[tokio::test]
     async fn vouched_holds_its_future_once() {
-        let inner = std::mem::size_of_val(&holding());
-        let wrapped = vouched(holding());
+        let inner = std::mem::size_of_val(&holding::<8192>());
+        let wrapped = vouched(holding::<8192>());
         assert!(std::mem::size_of_val(&wrapped) < inner + 512);
         assert_eq!(wrapped.await, 8192);
     }

@@ -65,7 +65,9 @@ impl RedisBackend {
         self.pool.clients()
     }
 
-    pub(crate) fn client(&self) -> &Client {
+    /// The next connection of the pool. Private, so that every command goes through a method
+    /// here that boxes its future.
+    fn client(&self) -> &Client {
         self.pool.next()
     }
 
@@ -115,6 +117,11 @@ impl RedisBackend {
     /// The raw value at `key`.
     pub async fn get_raw(&self, key: &str) -> Result<Option<String>, CacheError> {
         Ok(Box::pin(self.client().get(key)).await?)
+    }
+
+    /// The milliseconds `key` has left (PTTL: -1 without an expiry, -2 when absent).
+    pub(crate) async fn pttl(&self, key: &str) -> Result<i64, CacheError> {
+        Ok(Box::pin(self.client().pttl(key)).await?)
     }
 
     /// The raw values at `keys` (one MGET: same slot in a cluster).

@@ -13,6 +13,7 @@ async fn command_futures_are_boxed_where_they_are_made() {
     let ours = [
         ("get_raw", size_of_val(&backend.get_raw("k"))),
         ("mget_raw", size_of_val(&backend.mget_raw(&["k"]))),
+        ("pttl", size_of_val(&backend.pttl("k"))),
         ("get", size_of_val(&Store::get(&backend, "k"))),
         ("set", size_of_val(&Store::set(&backend, "k", "v", quick))),
         (
