@@ -81,6 +81,8 @@ pub struct Args {
     pub token: Option<String>,
     /// `--server-env KEY=VALUE` (repeatable): extra environment for the server under test.
     pub server_env: Vec<(String, String)>,
+    /// `--window-hook CMD`: started when each measured window opens.
+    pub window_hook: Option<String>,
     /// The arguments as given (after the program name), for the report.
     pub raw: Vec<String>,
 }

@@ -81,6 +81,12 @@ struct Cli {
     /// CACHE_L1_CAPACITY=1000 (applied after --layers' switches).
     #[arg(long, value_name = "K=V", value_parser = env_pair)]
     server_env: Vec<(String, String)>,
+    /// A shell command started when each measured window opens (a profiler, say: `perf record
+    /// -p "$BENCH_SERVER_PID" -o "$BENCH_WORKLOAD.data" -- sleep "$BENCH_WINDOW_SECONDS"`); it
+    /// is given BENCH_SERVER_PID, BENCH_WORKLOAD, BENCH_LABEL and BENCH_WINDOW_SECONDS, and
+    /// waited for after the window (at most 60 s).
+    #[arg(long, value_name = "CMD")]
+    window_hook: Option<String>,
     /// Benchmark an already running server instead (no seeding, no server start; it must hold
     /// the seeded layout: ids 1..=N are user{i}@example.com, N = --users).
     #[arg(long, requires = "token")]
@@ -253,6 +259,7 @@ pub fn parse(raw: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<A
         url: cli.url,
         token: cli.token,
         server_env: cli.server_env,
+        window_hook: cli.window_hook,
         raw,
     })
 }

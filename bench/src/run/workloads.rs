@@ -68,6 +68,7 @@ pub(super) async fn run_all(
             hot_id: args.users.div_ceil(2),
             prefill: args.prefill,
             server_pid: leg.server_pid,
+            window_hook: args.window_hook.as_deref().map(Arc::from),
         };
         let progress = Progress {
             bar,

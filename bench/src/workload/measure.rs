@@ -18,6 +18,7 @@ use super::{
     Workload,
     check::FailureCounts,
     client::Client,
+    hook,
     op::Op,
     prefill::prefill,
     spec::{OpCounts, OpLatency, RunResult, RunSpec, Split},
@@ -125,6 +126,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     let mut before = None;
     let mut l1_before = None;
     let mut cpu_before = None;
+    let mut hook = None;
     let tick = Duration::from_millis(200);
     let mut last_done = 0u64;
     let mut last_at = Instant::now();
@@ -136,6 +138,15 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         }
         if before.is_none() && now >= window_start {
             cpu_before = shared.spec.server_pid.and_then(CpuMark::now);
+            hook = shared.spec.window_hook.as_deref().and_then(|cmd| {
+                let window = hook::Window {
+                    server_pid: shared.spec.server_pid,
+                    workload: shared.spec.workload,
+                    label: format!("{}-{}", shared.spec.db, shared.spec.backend),
+                    duration: shared.spec.duration,
+                };
+                hook::start(cmd, &window).map_err(|e| notes.push(e)).ok()
+            });
             let counts = if has_cache {
                 control.cache_counts().await
             } else {
@@ -176,6 +187,9 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
     }
 
     let server_cpu_percent = cpu_before.and_then(|mark| mark.percent_since());
+    if let Some(running) = hook {
+        notes.extend(running.finish().await);
+    }
     let mut hist = histogram();
     let mut window_failures = 0;
     let mut requests_total = 1 + prefilled;

@@ -14,6 +14,7 @@
 //! - `measure`: one whole run: cold request, warm-up, measured window, counters.
 mod check;
 mod client;
+mod hook;
 mod measure;
 mod op;
 mod picker;

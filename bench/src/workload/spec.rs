@@ -40,6 +40,8 @@ pub struct RunSpec {
     pub prefill: u64,
     /// The server's process, when the benchmark started it (its resident memory is read).
     pub server_pid: Option<u32>,
+    /// `--window-hook`: a command started when the window opens.
+    pub window_hook: Option<Arc<str>>,
 }
 
 impl RunSpec {
