@@ -139,13 +139,9 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
         if before.is_none() && now >= window_start {
             cpu_before = shared.spec.server_pid.and_then(CpuMark::now);
             hook = shared.spec.window_hook.as_deref().and_then(|cmd| {
-                let window = hook::Window {
-                    server_pid: shared.spec.server_pid,
-                    workload: shared.spec.workload,
-                    label: format!("{}-{}", shared.spec.db, shared.spec.backend),
-                    duration: shared.spec.duration,
-                };
-                hook::start(cmd, &window).map_err(|e| notes.push(e)).ok()
+                hook::start(cmd, &hook::Window::of(&shared.spec))
+                    .map_err(|e| notes.push(e))
+                    .ok()
             });
             let counts = if has_cache {
                 control.cache_counts().await
@@ -188,7 +184,7 @@ pub async fn run(mut spec: RunSpec, progress: Progress<'_>) -> RunResult {
 
     let server_cpu_percent = cpu_before.and_then(|mark| mark.percent_since());
     if let Some(running) = hook {
-        notes.extend(running.finish().await);
+        notes.extend(running.finish(hook::GRACE).await);
     }
     let mut hist = histogram();
     let mut window_failures = 0;

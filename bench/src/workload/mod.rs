@@ -11,7 +11,8 @@
 //! - `spec`: what a measured run is given and what it measured;
 //! - `task`: one connection's loop of requests during a run;
 //! - `prefill`: W3's and W4's first pass over every user, before the warm-up;
-//! - `measure`: one whole run: cold request, warm-up, measured window, counters.
+//! - `measure`: one whole run: cold request, warm-up, measured window, counters;
+//! - `hook`: `--window-hook`, a command run for exactly each measured window.
 mod check;
 mod client;
 mod hook;
