@@ -1,5 +1,6 @@
 //! What every process of the benchmark needs: a scratch folder removed on drop, a free loopback
-//! port, and a stop that cannot hang (SIGTERM, then SIGKILL after a grace period).
+//! port, and a stop that cannot hang (SIGTERM, then SIGKILL after a grace period), of a child
+//! or of the process group it leads.
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
@@ -39,15 +40,27 @@ pub fn free_port() -> std::io::Result<u16> {
     }
 }
 
+/// Stops `child`: SIGTERM, then SIGKILL if it has not exited within `grace`; reaps it.
 pub(super) fn stop_child(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
     if let Ok(Some(status)) = child.try_wait() {
         return Some(status);
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    stop(child, grace, &child.id().to_string())
+}
+
+/// Stops the process group `child` leads (it was spawned with `process_group(0)`), so that
+/// what it started goes too: SIGTERM to the group, SIGKILL to the group once `child` has
+/// exited or `grace` has passed; reaps `child`. The group is signalled even when `child` has
+/// already exited, for what it left running.
+pub fn stop_group(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    let group = format!("-{}", child.id());
+    let status = stop(child, grace, &group);
+    signal("KILL", &group);
+    status
+}
+
+fn stop(child: &mut Child, grace: Duration, target: &str) -> Option<ExitStatus> {
+    signal("TERM", target);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
@@ -57,4 +70,13 @@ pub(super) fn stop_child(child: &mut Child, grace: Duration) -> Option<ExitStatu
     }
     let _ = child.kill();
     child.wait().ok()
+}
+
+/// `kill -SIG -- TARGET`: a pid, or `-PGID` for a process group.
+fn signal(sig: &str, target: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), "--", target])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }

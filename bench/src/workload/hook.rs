@@ -11,6 +11,7 @@ use std::{
 };
 
 use super::{Workload, spec::RunSpec};
+use crate::procs;
 
 /// How long after the window a hook may still run before it is ended.
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -101,24 +102,11 @@ impl Running {
         note
     }
 
-    /// Ends the hook's process group: SIGTERM, then SIGKILL if `sh` is still there after
-    /// [`TERM_GRACE`]; reaps `sh`.
+    /// Ends the hook's process group ([`procs::stop_group`]).
     fn end(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let group = child.id() as libc::pid_t;
-        // SAFETY: kill(2) on our own child's process group; no memory is involved.
-        unsafe { libc::kill(-group, libc::SIGTERM) };
-        let deadline = std::time::Instant::now() + TERM_GRACE;
-        while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(mut child) = self.child.take() {
+            procs::stop_group(&mut child, TERM_GRACE);
         }
-        // SAFETY: as above.
-        unsafe { libc::kill(-group, libc::SIGKILL) };
-        // `sh` itself, should the group be gone.
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -199,7 +187,7 @@ mod tests {
             .finish(Duration::from_millis(300))
             .await;
         assert!(note.is_some_and(|n| n.contains("was ended")));
-        let sleeper: libc::pid_t = std::fs::read_to_string(&pid_file)
+        let sleeper: u32 = std::fs::read_to_string(&pid_file)
             .expect("the hook wrote its child's pid")
             .trim()
             .parse()
