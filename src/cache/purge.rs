@@ -6,13 +6,16 @@
 //! does: no instance serves what was purged once the call returns (other instances' L1 and
 //! kept responses drop through client tracking). A *soft* purge of a tag moves the
 //! generation on too, and records it at `{tag}:soft`: while the generation is still that one,
-//! an entry of the generation just before may be served **once more**, to the one request
-//! that claims its refresh (the fill lease and, in a process, one claim per key); every other
-//! request misses, and waits for that refresh or loads. The refresh deletes the mark when it
-//! is done, filled or failed (the tag's other entries then miss). Any later write moves the
-//! generation past the soft mark, and then nothing from before is served again. Mutations never purge
+//! an entry of the generation just before may be served **once more**, to the one request that
+//! takes the mark (deletes it while it still names that generation, in one step in the store:
+//! one request of every instance, under any key of the tag) and refreshes that entry; every
+//! other request misses, as after a hard purge. A later write that moves the tag moves the
+//! generation past the mark, and then nothing from before is served. Mutations never purge
 //! softly: the guarantee after a write is untouched.
-use super::{Cache, CacheError, glob, store::Store, ttl};
+//!
+//! A purge counts what it dropped: the entries stamped with the generation it moved past (not
+//! the dead ones of earlier generations, not leases), and the responses this instance kept.
+use super::{Cache, CacheError, glob, protocol, store::Store, ttl};
 
 /// What a purge dropped: entries in the cache, and responses kept by this instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,15 +66,23 @@ impl Cache {
         let store = self.writable()?;
         let under = self.key(format_args!("{{{tag}}}:"));
         let pattern = format!("{}*", glob::escape(&under));
-        // The generation and the soft mark are not entries (read from the store itself: a
-        // purge's own reads are no response's dependencies).
-        let marks = store
-            .get_many(&[&self.gen_key(tag), &self.soft_key(tag)])
+        // What this purge drops: the entries stamped with the generation it moves past (older
+        // ones were dropped already; the generation, the soft mark and leases are no entries).
+        // Read from the store itself: a purge's own reads are no response's dependencies.
+        let current = store
+            .get(&self.gen_key(tag))
             .await?
-            .iter()
-            .filter(|found| found.is_some())
-            .count() as u64;
-        let entries = store.count(&pattern).await?.saturating_sub(marks);
+            .and_then(|g| g.raw().parse::<u64>().ok());
+        let entries = match current {
+            Some(current) => {
+                store
+                    .count_where(&pattern, |_, raw| {
+                        protocol::leading_number(raw, "g") == Some(current)
+                    })
+                    .await?
+            }
+            None => 0,
+        };
         let generation = self.generation(tag, true).await?;
         if soft {
             let mark = generation.to_string();
@@ -94,10 +105,14 @@ impl Cache {
         let mut purged = Purged::default();
         for part in std::iter::once(kind).chain(pointers.iter().copied()) {
             let prefix = self.key(format_args!("{part}:"));
-            let cleared = store.clear(&format!("{}*", glob::escape(&prefix))).await?;
+            let pattern = format!("{}*", glob::escape(&prefix));
             if part == kind {
-                purged.entries += cleared;
+                // Entries and tombstones; not the fill leases beside them.
+                purged.entries += store
+                    .count_where(&pattern, |key, _| !key.ends_with(":lease"))
+                    .await?;
             }
+            store.clear(&pattern).await?;
             purged.responses += self.forget_responses(|dep| dep.starts_with(&prefix));
         }
         for tag in tags {

@@ -26,26 +26,44 @@ use super::{
     Cache, Kind,
     load::Lease,
     pause::{self, Point},
+    store::Store,
 };
 
 impl Cache {
-    /// Claims the refresh of the soft-purged entry `key` now, in this process and across
-    /// processes (the fill lease): `None` when someone else is refreshing it. Once refreshed,
-    /// the soft mark `soft_mark` goes: the tag's other entries then miss, as after a hard purge.
-    pub(super) async fn claim_refresh(&self, key: &str, soft_mark: String) -> Option<Refreshing> {
+    /// Whether this request may serve the soft-purged entry `key`, found one generation behind
+    /// `generation`, the one the soft purge marked at `soft_mark`; and if so, the refresh it
+    /// runs. The mark is taken (deleted if it still names `generation`) in one step in the
+    /// store, so of every request of every instance, under any key of the tag, one serves an
+    /// old value per soft purge; the others miss, as after a hard purge. `None`: this one may
+    /// not. `Some(None)`: it may, and another request already loads the entry (the fill lease).
+    pub(super) async fn take_soft_mark(
+        &self,
+        kind: Kind,
+        key: &str,
+        soft_mark: &str,
+        generation: u64,
+    ) -> Option<Option<Refreshing>> {
         let claim = self.inner.refresh.claim(key)?;
-        match self.take_lease(key).await {
+        let store = self.inner.store.as_ref()?;
+        match store.delete_if(soft_mark, &generation.to_string()).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(err) => {
+                self.failed(kind, &err);
+                return None;
+            }
+        }
+        Some(match self.take_lease(key).await {
             Lease::Busy => None,
             lease => Some(Refreshing {
                 _claim: claim,
                 lease,
-                soft_mark: Some(soft_mark),
             }),
-        }
+        })
     }
 
     /// Refreshes the tagged entry `to.key`, found current under `to.generation`, in the
-    /// background: as `claimed` (a soft-purged entry, claimed before it was served), or else
+    /// background: as `claimed` (a soft-purged entry, taken before it was served), or else
     /// unless this process or (through the fill lease) another is refreshing it already (early
     /// refresh). What `load` returns is stored only if `keep` takes it.
     pub(super) fn spawn_refresh<T, E, F, Fut>(
@@ -77,7 +95,6 @@ impl Cache {
                     lease => Refreshing {
                         _claim: claim,
                         lease,
-                        soft_mark: None,
                     },
                 },
             };
@@ -113,12 +130,6 @@ impl Cache {
                     .await;
             }
         }
-        // Whatever happened, a soft purge's value has been served its once.
-        if let Some(mark) = &claimed.soft_mark
-            && let Err(err) = self.del(&[mark]).await
-        {
-            self.failed(kind, &err);
-        }
         if let Lease::Held(token) = &claimed.lease {
             self.release_lease(&key, token).await;
         }
@@ -138,8 +149,6 @@ pub(super) struct Refill {
 pub(super) struct Refreshing {
     _claim: Claim,
     lease: Lease,
-    /// A soft purge's mark, deleted once the refresh is done.
-    soft_mark: Option<String>,
 }
 
 /// The longest a refresh's load may take before it is given up.

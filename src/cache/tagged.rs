@@ -67,20 +67,26 @@ impl Cache {
                 }
                 return Ok(value);
             }
-            // Soft-purged: served once more, to the request that claims its refresh.
+            // Soft-purged: served once more, to the one request that takes the soft mark.
             Ok(Tagged::Stale(value, generation)) => {
-                match self.claim_refresh(&key, self.soft_key(tag)).await {
-                    Some(claimed) => {
+                let soft_mark = self.soft_key(tag);
+                match self
+                    .take_soft_mark(kind, &key, &soft_mark, generation)
+                    .await
+                {
+                    Some(refresh) => {
                         self.inner.stats.hit(kind);
                         super::request::uncacheable();
                         tracing::debug!(key, "cache stale hit, refreshing");
-                        let to = Refill {
-                            kind,
-                            key,
-                            generation,
-                            ttl,
-                        };
-                        self.spawn_refresh(Some(claimed), to, keep, load);
+                        if let Some(claimed) = refresh {
+                            let to = Refill {
+                                kind,
+                                key,
+                                generation,
+                                ttl,
+                            };
+                            self.spawn_refresh(Some(claimed), to, keep, load);
+                        }
                         return Ok(value);
                     }
                     None => generation,
@@ -224,10 +230,11 @@ impl Cache {
     }
 }
 
-/// Whether `name` can name a tagged entry: not the tag's generation (`gen`), not a lease
-/// (`…:lease`). Any other name is used as given; a reserved one is loaded, never cached.
+/// Whether `name` can name a tagged entry: not the tag's generation (`gen`), not its soft-purge
+/// mark (`soft`), not a lease (`…:lease`). Any other name is used as given; a reserved one is
+/// loaded, never cached.
 fn is_entry_name(name: &str) -> bool {
-    let ok = !name.is_empty() && name != "gen" && !name.ends_with(":lease");
+    let ok = !name.is_empty() && name != "gen" && name != "soft" && !name.ends_with(":lease");
     if !ok {
         tracing::warn!(name, "reserved tagged-entry name: loaded, not cached");
     }

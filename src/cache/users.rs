@@ -1,6 +1,7 @@
 //! Users through the cache: one [`Versioned`] entity (`user:{id}`, pointed to by
-//! `email:{email}`) whose writes bump the `users` tag, under which the resolvers keep the pages
-//! and counts derived from the users table (their policies are declared beside them, in
+//! `email:{email}`) and two tags under which the resolvers keep what is derived from the users
+//! table: `users` (the pages, moved by a create or a delete) and `user-counts` (`userStats`,
+//! moved also by a change of a role or `isActive`) (their policies are declared beside them, in
 //! `graphql::roots::users`). Every protocol step is the generic one of [`super::entity`].
 use std::sync::Arc;
 

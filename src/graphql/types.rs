@@ -49,7 +49,8 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-/// Counts over all users (cached; invalidated by every user write).
+/// Counts over all users (cached; invalidated by a create, a delete, or a change of a role or
+/// `isActive`).
 #[derive(SimpleObject)]
 pub struct UserStats {
     pub total: i64,

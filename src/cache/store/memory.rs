@@ -130,12 +130,27 @@ impl MemoryBackend {
         cleared
     }
 
-    async fn count_matching(&self, pattern: &str) -> u64 {
+    async fn count_matching(&self, pattern: &str, keep: impl Fn(&str, &str) -> bool) -> u64 {
         self.entries.run_pending_tasks().await;
         self.entries
             .iter()
-            .filter(|(k, _)| glob::matches(pattern, k))
+            .filter(|(k, e)| glob::matches(pattern, k) && keep(k, e.value.raw()))
             .count() as u64
+    }
+
+    /// Removes `key` if it holds `value`, in one step.
+    async fn remove_if(&self, key: &str, value: &str) -> bool {
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| async move {
+                match current {
+                    Some(c) if c.value().value.raw() == value => Op::Remove,
+                    _ => Op::Nop,
+                }
+            })
+            .await;
+        matches!(result, moka::ops::compute::CompResult::Removed(_))
     }
 }
 
@@ -177,11 +192,21 @@ impl Store for MemoryBackend {
     async fn release_lease(&self, _: &str, _: &str) -> Result<(), CacheError> {
         Ok(())
     }
+    async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
+        Ok(self.remove_if(key, value).await)
+    }
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         Ok(self.remove_matching(pattern).await)
     }
     async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
-        Ok(self.count_matching(pattern).await)
+        Ok(self.count_matching(pattern, |_, _| true).await)
+    }
+    async fn count_where(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str, &str) -> bool + Send + Sync,
+    ) -> Result<u64, CacheError> {
+        Ok(self.count_matching(pattern, keep).await)
     }
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())

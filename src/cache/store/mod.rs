@@ -31,7 +31,8 @@ use super::{CacheError, ServerInfo, entry::Entry};
 ///   with; its TTL is refreshed by every call.
 /// * `get_many` reads its keys in one step; on a Cluster they must share a hash slot.
 /// * `take_lease` sets `key` to `token` for `ttl` only if it is missing; `release_lease` deletes
-///   it only if it still holds `token`.
+///   it only if it still holds `token`; `delete_if` does the same for any key, and says whether
+///   it did, atomically (one caller of all processes sees `true`).
 /// * `clear` and `count` see every key matching a glob pattern, on every primary.
 pub trait Store: Send + Sync {
     /// The entry at `key`.
@@ -79,10 +80,23 @@ pub trait Store: Send + Sync {
         key: &str,
         token: &str,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
+    /// Deletes `key` if it holds `value`; whether it did.
+    fn delete_if(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<bool, CacheError>> + Send;
     /// Deletes every key matching the glob `pattern`; how many went.
     fn clear(&self, pattern: &str) -> impl Future<Output = Result<u64, CacheError>> + Send;
     /// How many keys match the glob `pattern`.
     fn count(&self, pattern: &str) -> impl Future<Output = Result<u64, CacheError>> + Send;
+    /// How many keys match the glob `pattern` and pass `keep` (given the key and its raw
+    /// value). Values are read in batches; a key SCAN returns twice is counted twice.
+    fn count_where(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str, &str) -> bool + Send + Sync,
+    ) -> impl Future<Output = Result<u64, CacheError>> + Send;
     /// Whether the store answers.
     fn ping(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
     /// What the store says of itself (memory, clients, keyspace counters).
@@ -162,11 +176,21 @@ impl Store for Stores {
     async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         each!(self, s => s.release_lease(key, token).await)
     }
+    async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
+        each!(self, s => s.delete_if(key, value).await)
+    }
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         each!(self, s => s.clear(pattern).await)
     }
     async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
         each!(self, s => s.count(pattern).await)
+    }
+    async fn count_where(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str, &str) -> bool + Send + Sync,
+    ) -> Result<u64, CacheError> {
+        each!(self, s => s.count_where(pattern, keep).await)
     }
     async fn ping(&self) -> Result<(), CacheError> {
         each!(self, s => s.ping().await)

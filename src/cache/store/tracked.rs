@@ -172,12 +172,26 @@ impl Store for Tracked {
         self.redis.release_lease(key, token).await
     }
 
+    async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
+        let result = self.redis.delete_if(key, value).await;
+        self.l1.invalidate(key);
+        result
+    }
+
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         self.redis.clear(pattern).await
     }
 
     async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
         self.redis.count(pattern).await
+    }
+
+    async fn count_where(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str, &str) -> bool + Send + Sync,
+    ) -> Result<u64, CacheError> {
+        self.redis.count_where(pattern, keep).await
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -97,7 +97,8 @@ impl UsersQuery {
         Ok(page.into_iter().map(User).collect())
     }
 
-    /// Counts of users (cached; every user write invalidates it).
+    /// Counts of users (cached; a create, a delete, or a change of a role or `isActive`
+    /// invalidates it).
     #[graphql(guard = "Authenticated", cache_control(private, no_cache))]
     async fn user_stats(&self, ctx: &Context<'_>) -> Result<UserStats> {
         let users = state(ctx)?.users.clone();

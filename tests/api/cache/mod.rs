@@ -3,7 +3,8 @@
 //!
 //! By concern: `keys` (what is written to Redis, and clearing it), `stats` (`cacheStats`),
 //! `outages` (Redis down, paused, killed), `instances` (a shared Redis, and L1), `refresh`
-//! (early refresh of lists and aggregates) and `purge` (invalidation by hand).
+//! (early refresh of lists and aggregates), `purge` (invalidation by hand) and `soft_purge`
+//! (purges that serve one old value while it refreshes).
 use crate::helpers::{Backend, Db, TestApp};
 
 mod instances;
@@ -11,6 +12,7 @@ mod keys;
 mod outages;
 mod purge;
 mod refresh;
+mod soft_purge;
 mod stats;
 
 async fn redis_app() -> TestApp {

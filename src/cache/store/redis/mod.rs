@@ -8,19 +8,19 @@
 //! instructions. The scripts it runs (`scripts`) keep the protocol's invariants
 //! atomically on the server, so a command that fred retries or delivers late cannot break
 //! them. Clients are configured by `cache::client`, as L1's tracking connection is.
+mod scan;
 mod scripts;
 #[cfg(test)]
 mod tests;
 
 use crate::cache::client::builder;
-use scripts::{GENERATION, RELEASE_LEASE, SET_IF_NEWER};
+use scripts::{DELETE_IF, GENERATION, SET_IF_NEWER};
 use std::{sync::Arc, time::Duration};
 
 use fred::{
     prelude::*,
     types::{InfoKind, scripts::Script},
 };
-use futures::TryStreamExt;
 
 use super::Store;
 use crate::cache::{CacheError, ServerInfo, entry::Entry};
@@ -33,7 +33,7 @@ pub struct RedisBackend {
     write_options: Options,
     set_if_newer: Script,
     generation: Script,
-    release_lease: Script,
+    delete_if: Script,
 }
 
 impl RedisBackend {
@@ -56,7 +56,7 @@ impl RedisBackend {
             },
             set_if_newer: Script::from_lua(SET_IF_NEWER),
             generation: Script::from_lua(GENERATION),
-            release_lease: Script::from_lua(RELEASE_LEASE),
+            delete_if: Script::from_lua(DELETE_IF),
         })
     }
 
@@ -128,18 +128,6 @@ impl RedisBackend {
     pub async fn mget_raw(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
         let keys: Vec<&str> = keys.to_vec();
         Ok(Box::pin(self.client().mget(keys)).await?)
-    }
-
-    async fn unlink_batch(&self, keys: Vec<Key>, clustered: bool) -> Result<u64, CacheError> {
-        if clustered {
-            let mut n = 0;
-            for key in keys {
-                n += Box::pin(self.client().unlink::<u64, _>(key)).await?;
-            }
-            Ok(n)
-        } else {
-            Ok(Box::pin(self.client().unlink::<u64, _>(keys)).await?)
-        }
     }
 }
 
@@ -214,10 +202,14 @@ impl Store for RedisBackend {
 
     /// Releases a lease we hold.
     async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
-        let _: i64 = self
-            .script(&self.release_lease, key, vec![token.to_owned()])
+        self.delete_if(key, token).await.map(drop)
+    }
+
+    async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
+        let deleted: i64 = self
+            .script(&self.delete_if, key, vec![value.to_owned()])
             .await?;
-        Ok(())
+        Ok(deleted == 1)
     }
 
     async fn delete(&self, keys: &[&str]) -> Result<(), CacheError> {
@@ -228,48 +220,21 @@ impl Store for RedisBackend {
         Ok(())
     }
 
-    /// Deletes every key matching `pattern` with SCAN + UNLINK in batches; returns how many went.
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
-        let client = self.client();
-        let mut cleared = 0;
-        let mut batch = Vec::with_capacity(500);
-        let clustered = client.is_clustered();
-        let mut keys: std::pin::Pin<Box<dyn futures::Stream<Item = Result<Key, Error>> + Send>> =
-            if clustered {
-                Box::pin(client.scan_cluster_buffered(pattern, Some(500), None))
-            } else {
-                Box::pin(client.scan_buffered(pattern, Some(500), None))
-            };
-        while let Some(key) = keys.try_next().await? {
-            batch.push(key);
-            if batch.len() == 500 {
-                cleared += self
-                    .unlink_batch(std::mem::take(&mut batch), clustered)
-                    .await?;
-            }
-        }
-        if !batch.is_empty() {
-            cleared += self.unlink_batch(batch, clustered).await?;
-        }
-        Ok(cleared)
+        self.scan_clear(pattern).await
     }
 
-    /// Counts the keys matching `pattern` with SCAN (never `KEYS`, never `DBSIZE`).
     async fn count(&self, pattern: &str) -> Result<u64, CacheError> {
-        let client = self.client();
-        let mut n = 0u64;
-        if client.is_clustered() {
-            let mut keys = Box::pin(client.scan_cluster_buffered(pattern, Some(1000), None));
-            while keys.try_next().await?.is_some() {
-                n += 1;
-            }
-        } else {
-            let mut keys = Box::pin(client.scan_buffered(pattern, Some(1000), None));
-            while keys.try_next().await?.is_some() {
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.scan_count(pattern, None::<fn(&str, &str) -> bool>)
+            .await
+    }
+
+    async fn count_where(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str, &str) -> bool + Send + Sync,
+    ) -> Result<u64, CacheError> {
+        self.scan_count(pattern, Some(keep)).await
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

@@ -28,9 +28,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[1])
 "#;
 
-/// Deletes the lease `KEYS[1]` only if it still holds our token `ARGV[1]`: a lease that
-/// expired and was taken by another process is not ours to release.
-pub(super) const RELEASE_LEASE: &str = r#"
+/// Deletes `KEYS[1]` only if it still holds `ARGV[1]`, returning 1 if it did: a lease only if it
+/// still holds our token (one that expired and was taken by another process is not ours to
+/// release), a soft purge's mark only if it is still that purge's (one request takes it).
+pub(super) const DELETE_IF: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 "#;
