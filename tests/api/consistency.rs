@@ -1,5 +1,6 @@
 //! The protocol under a Redis killed and restarted beneath a steady load (no request fails), and
-//! a write dropped after its commit (it still writes through).
+//! a write dropped after its commit (it still writes through), and an update acknowledged while
+//! an earlier one of the same user is in flight (it covers that one).
 //! (Every race, outage and multi-instance case runs on users and products in [`crate::kit`].)
 use std::{
     sync::{
@@ -121,5 +122,44 @@ async fn a_write_dropped_after_its_commit_still_writes_through() {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+}
+
+/// A role change commits and stalls before its write-through (which moves `userStats`); a
+/// rename of the same user is acknowledged meanwhile. The rename moves nothing by itself, but
+/// it comes after the role change and must cover it: `userStats` counts the new admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_acknowledged_after_one_still_in_flight_covers_it() {
+    use cachegraph::cache::pause::Point;
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = crate::helpers::Spawn::new(backend, Db::Sqlite)
+            .with_pause_points()
+            .start()
+            .await
+            .unwrap();
+        let id = app.create_user("in-flight@example.com", "USER").await;
+        let admins = async || {
+            let body = app.gql("{ userStats { admins } }", json!({})).await;
+            body["data"]["userStats"]["admins"].as_u64().unwrap()
+        };
+        assert_eq!(admins().await, 1); // loaded and cached
+        let key = crate::kit::key::<crate::kit::Users>(&app, &id);
+        let mut gate = app.points().arm(Point::BeforeWriteThrough, &key);
+        let promote =
+            format!("mutation {{ updateUser(id: \"{id}\", input: {{ role: ADMIN }}) {{ id }} }}");
+        let promoting = app.spawn_gql(promote);
+        gate.reached().await; // committed; its write-through held
+        let rename = format!(
+            "mutation {{ updateUser(id: \"{id}\", input: {{ fullName: \"After\" }}) {{ role }} }}"
+        );
+        let renamed = app.gql(&rename, json!({})).await;
+        assert_eq!(renamed["data"]["updateUser"]["role"], "ADMIN", "{renamed}");
+        assert_eq!(
+            admins().await,
+            2,
+            "{backend:?}: the promotion is not counted"
+        );
+        gate.release();
+        assert!(promoting.await.unwrap()["errors"].is_null());
     }
 }

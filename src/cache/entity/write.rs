@@ -4,11 +4,14 @@
 //! *Invariant:* every write-through is a set-if-newer (a tombstone on delete), pointer writes
 //! and one generation increment per tag, none of which can make a newer value older however
 //! late it lands; what did not land is owed (`Cache::owe`) before the write is acknowledged.
+//! A write moves the tags its change touches, and every tag unless the entry it replaced was
+//! the settled version just before its own; its entry is settled only once those moved (see
+//! `protocol`), so a write acknowledged after another never leaves that one's tags behind.
 use std::{future::Future, pin::Pin};
 
 use super::{EntityCache, Reload, Source, Versioned};
 use crate::{
-    cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, ttl},
+    cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, store::Put, ttl},
     db::DbError,
 };
 
@@ -102,9 +105,13 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 return Err(CacheError::Unavailable);
             }
             let ttl = ttl::jittered(self.ttl);
+            // Settled at once only when this write moves no tag of its own.
             let entry = match now {
-                Some(e) => self.write(&key, e.version(), Some(e), ttl).await.map(drop),
-                None => self.write(&key, TOMBSTONE, None, self.ttl).await.map(drop),
+                Some(e) => {
+                    self.write(&key, e.version(), Some(e), ttl, tags.is_empty())
+                        .await
+                }
+                None => self.write(&key, TOMBSTONE, None, self.ttl, false).await,
             };
             let pointer = async {
                 match (current, now) {
@@ -127,26 +134,35 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 }
             };
             let (pointer, unlink) = tokio::join!(pointer, unlink);
-            entry.and(pointer).and(unlink)
-        };
-        let tags = async {
-            let mut owed = Vec::new();
-            for tag in tags {
-                if let Err(failed) = self.cache.try_invalidate_tag(tag).await {
-                    owed.push(failed);
-                }
-            }
-            owed
+            pointer.and(unlink).and(entry)
         };
         // The list invalidation does not wait for the write-through: one round trip, not two.
-        let (result, tags) = tokio::join!(through, tags);
+        let (result, mut failed) = tokio::join!(through, self.bump(tags.iter()));
+        // The entry did not replace a settled version just before its own (or could not be
+        // written): a write before this one may not have moved its tags yet, so this one moves
+        // every tag, after its own commit, before it is acknowledged.
+        let put = result.as_ref().ok().copied();
+        if now.is_some() && !put.is_some_and(Put::after_settled) {
+            failed.extend(
+                self.bump(E::TAGS.iter().filter(|t| !tags.contains(t)))
+                    .await,
+            );
+        }
+        // Every tag moved: the entry may say so (see `protocol`). Not settling only makes the
+        // next write move every tag, so a failure here is not owed.
+        if let (Some(e), Some(Put::Held | Put::Unsettled | Put::AfterSettled)) = (now, put)
+            && failed.is_empty()
+            && let Err(err) = self.cache.settle(&key, e.version()).await
+        {
+            self.cache.failed(self.kinds.0, &err);
+        }
         let mut owed = Dirty::default();
         let mut cause = None;
-        for (tag, err) in tags {
+        for (tag, err) in failed {
             owed.merge(tag);
             cause = Some(err);
         }
-        match result {
+        match result.map(drop) {
             Ok(()) => tracing::debug!(key, "cache write-through"),
             Err(err) if self.cache.has_backend() => {
                 tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
@@ -168,6 +184,19 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     }
 }
 
+impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
+    /// Increments `tags` one after another; what failed, to be owed.
+    async fn bump(&self, tags: impl Iterator<Item = &&'static str>) -> Vec<(Dirty, CacheError)> {
+        let mut failed = Vec::new();
+        for tag in tags {
+            if let Err(err) = self.cache.try_invalidate_tag(tag).await {
+                failed.push(err);
+            }
+        }
+        failed
+    }
+}
+
 impl<E: Versioned, S: Source<E>> Reload for EntityCache<E, S> {
     fn reload(&self, id: i64) -> Pin<Box<dyn Future<Output = Result<(), CacheError>> + Send + '_>> {
         Box::pin(async move {
@@ -180,9 +209,9 @@ impl<E: Versioned, S: Source<E>> Reload for EntityCache<E, S> {
             match &found {
                 Some(e) => {
                     let ttl = ttl::jittered(self.ttl);
-                    self.write(&key, e.version(), Some(e), ttl).await?
+                    self.write(&key, e.version(), Some(e), ttl, false).await?
                 }
-                None => self.write(&key, TOMBSTONE, None, self.ttl).await?,
+                None => self.write(&key, TOMBSTONE, None, self.ttl, false).await?,
             };
             Ok(())
         })

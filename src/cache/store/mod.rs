@@ -25,7 +25,9 @@ use super::{CacheError, ServerInfo, entry::Entry};
 /// strings (see `protocol`), returned as [`Entry`]s so their decoded form can be kept with them.
 ///
 /// The contract, which the protocol's invariants rest on:
-/// * `set_if_newer` never replaces a value whose leading `{"v":N` is `>= version`, atomically.
+/// * `set_if_newer` never replaces a value whose leading `{"v":N` is `>= version`, atomically;
+///   asked to settle, it stores the value settled only if the version before it is held settled,
+///   and it says what it found ([`Put`]). `settle` marks a held version settled.
 /// * `generation` reads (or, with `bump`, increments) a counter that, when missing, starts
 ///   at the store's clock in microseconds, so it never returns to a value entries were stamped
 ///   with; its TTL is refreshed by every call.
@@ -50,13 +52,21 @@ pub trait Store: Send + Sync {
         value: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
-    /// Sets `key` unless it holds a version `>= version`; whether it did.
+    /// Sets `key` unless it holds a version `>= version`, settled with `settle` if the version
+    /// before it is held settled (see `protocol`).
     fn set_if_newer(
         &self,
         key: &str,
         version: u64,
         value: &str,
         ttl: Duration,
+        settle: bool,
+    ) -> impl Future<Output = Result<Put, CacheError>> + Send;
+    /// Marks `key` settled if it holds `version`, not settled yet; whether it did.
+    fn settle(
+        &self,
+        key: &str,
+        version: u64,
     ) -> impl Future<Output = Result<bool, CacheError>> + Send;
     /// The generation at `key`, incremented first with `bump`.
     fn generation(
@@ -101,6 +111,45 @@ pub trait Store: Send + Sync {
     fn ping(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
     /// What the store says of itself (memory, clients, keyspace counters).
     fn info(&self) -> impl Future<Output = Result<ServerInfo, CacheError>> + Send;
+}
+
+/// What [`Store::set_if_newer`] found and did (settled entries: see `protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// Not stored: a settled version as new or newer is held.
+    Covered,
+    /// Not stored: a version as new or newer is held, not settled.
+    Held,
+    /// Stored settled: asked to, with the version before it held settled.
+    Settled,
+    /// Stored, not settled; the version before it is held settled.
+    AfterSettled,
+    /// Stored, not settled; no settled version just before it was held.
+    Unsettled,
+}
+
+impl Put {
+    /// Decodes the set-if-newer script's answer.
+    fn from_code(code: i64) -> Self {
+        match code {
+            0 => Put::Covered,
+            1 => Put::Settled,
+            2 => Put::AfterSettled,
+            3 => Put::Unsettled,
+            _ => Put::Held,
+        }
+    }
+
+    /// Whether the value was stored.
+    pub fn stored(self) -> bool {
+        matches!(self, Put::Settled | Put::AfterSettled | Put::Unsettled)
+    }
+
+    /// Whether the writes before this one are known to have moved their tags: a settled
+    /// version just before it, or one as new or newer, was held.
+    pub fn after_settled(self) -> bool {
+        matches!(self, Put::Covered | Put::Settled | Put::AfterSettled)
+    }
 }
 
 /// The configured store.
@@ -161,8 +210,12 @@ impl Store for Stores {
         version: u64,
         value: &str,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
-        each!(self, s => s.set_if_newer(key, version, value, ttl).await)
+        settle: bool,
+    ) -> Result<Put, CacheError> {
+        each!(self, s => s.set_if_newer(key, version, value, ttl, settle).await)
+    }
+    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
+        each!(self, s => s.settle(key, version).await)
     }
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
         each!(self, s => s.generation(key, bump, ttl).await)

@@ -8,7 +8,7 @@
 //! instance always reads its own writes.
 use std::{sync::Arc, time::Duration};
 
-use super::{RedisBackend, Store};
+use super::{Put, RedisBackend, Store};
 use crate::cache::{
     CacheError, ServerInfo,
     entry::Entry,
@@ -139,9 +139,21 @@ impl Store for Tracked {
         version: u64,
         value: &str,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
-        let result = self.redis.set_if_newer(key, version, value, ttl).await;
+        settle: bool,
+    ) -> Result<Put, CacheError> {
+        let result = self
+            .redis
+            .set_if_newer(key, version, value, ttl, settle)
+            .await;
         // A write the script dropped changed nothing: what L1 holds stays as good as it was.
+        if !matches!(&result, Ok(put) if !put.stored()) {
+            self.l1.invalidate(key);
+        }
+        result
+    }
+
+    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
+        let result = self.redis.settle(key, version).await;
         if !matches!(result, Ok(false)) {
             self.l1.invalidate(key);
         }

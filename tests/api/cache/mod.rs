@@ -3,8 +3,9 @@
 //!
 //! By concern: `keys` (what is written to Redis, and clearing it), `stats` (`cacheStats`),
 //! `outages` (Redis down, paused, killed), `instances` (a shared Redis, and L1), `refresh`
-//! (early refresh of lists and aggregates), `purge` (invalidation by hand) and `soft_purge`
-//! (purges that serve one old value while it refreshes).
+//! (early refresh of lists and aggregates), `purge` (invalidation by hand) `soft_purge`
+//! (purges that serve one old value while it refreshes) and `settled` (which tags a write
+//! moves).
 use crate::helpers::{Backend, Db, TestApp};
 
 mod instances;
@@ -12,6 +13,7 @@ mod keys;
 mod outages;
 mod purge;
 mod refresh;
+mod settled;
 mod soft_purge;
 mod stats;
 

@@ -199,6 +199,10 @@ macro_rules! kit {
             races::commands_that_outlive_their_caller_cannot_regress::<S>().await
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_later_write_covers_one_still_in_flight() {
+            races::a_later_write_covers_one_still_in_flight::<S>().await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn stampede_on_a_cold_key_loads_once() {
             instances::stampede_on_a_cold_key_loads_once::<S>().await
         }

@@ -1,5 +1,6 @@
 //! Interleavings on one instance, driven step by step with the protocol's pause points: a late
-//! fill, a stale page, writers out of order, commands that outlive their caller.
+//! fill, a stale page, writers out of order, commands that outlive their caller, a write
+//! acknowledged while an earlier one is still in flight.
 use cachegraph::cache::pause::Point;
 
 use super::{Subject, cached, create, evict, key, name_of, page, rename, stored};
@@ -101,4 +102,32 @@ pub async fn commands_that_outlive_their_caller_cannot_regress<S: Subject>() {
     app.await_cache_status("available").await;
     assert_eq!(name_of::<S>(&app, &id).await, "Newer");
     cache_matches_database::<S>(&app, &id).await;
+}
+
+/// Case 7: A create commits and stalls before its write-through (which moves the pages); an
+/// update of the new entity through the API is acknowledged meanwhile. That update moves no
+/// page by itself, but it must cover the create still in flight: the page shows the entity.
+pub async fn a_later_write_covers_one_still_in_flight<S: Subject>() {
+    for backend in [Backend::Redis, Backend::Memory] {
+        let app = paused_app(backend).await;
+        let before: u64 = create::<S>(&app, "before-held").await.parse().unwrap();
+        page::<S>(&app).await; // loaded and cached
+        // Ids are handed out in order: the next create gets the next one.
+        let next = (before + 1).to_string();
+        let mut gate = app
+            .points()
+            .arm(Point::BeforeWriteThrough, &key::<S>(&app, &next));
+        let creating = app.spawn_gql(S::create(&S::pointer("held")));
+        gate.reached().await; // committed; its write-through held
+        rename::<S>(&app, &next, "Covered").await;
+        let listed = page::<S>(&app).await;
+        assert!(
+            listed
+                .iter()
+                .any(|(p, name)| *p == S::pointer("held") && name == "Covered"),
+            "{backend:?}: an acknowledged update of entity {next} is missing from {listed:?}"
+        );
+        gate.release();
+        assert!(creating.await.unwrap()["errors"].is_null());
+    }
 }

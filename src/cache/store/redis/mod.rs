@@ -14,7 +14,7 @@ mod scripts;
 mod tests;
 
 use crate::cache::client::builder;
-use scripts::{DELETE_IF, GENERATION, SET_IF_NEWER};
+use scripts::{DELETE_IF, GENERATION, SET_IF_NEWER, SETTLE};
 use std::{sync::Arc, time::Duration};
 
 use fred::{
@@ -22,7 +22,7 @@ use fred::{
     types::{InfoKind, scripts::Script},
 };
 
-use super::Store;
+use super::{Put, Store};
 use crate::cache::{CacheError, ServerInfo, entry::Entry};
 
 /// A fred pool with the scripts it runs.
@@ -32,6 +32,7 @@ pub struct RedisBackend {
     /// gives up leaves keys to repair, and the breaker opens for everyone on this instance.
     write_options: Options,
     set_if_newer: Script,
+    settle: Script,
     generation: Script,
     delete_if: Script,
 }
@@ -55,6 +56,7 @@ impl RedisBackend {
                 ..Options::default()
             },
             set_if_newer: Script::from_lua(SET_IF_NEWER),
+            settle: Script::from_lua(SETTLE),
             generation: Script::from_lua(GENERATION),
             delete_if: Script::from_lua(DELETE_IF),
         })
@@ -163,16 +165,25 @@ impl Store for RedisBackend {
         version: u64,
         value: &str,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
+        settle: bool,
+    ) -> Result<Put, CacheError> {
         let ms = ttl.as_millis().max(1).to_string();
-        let stored: i64 = self
+        let flag = if settle { "1" } else { "0" };
+        let code: i64 = self
             .script(
                 &self.set_if_newer,
                 key,
-                vec![version.to_string(), value.to_owned(), ms],
+                vec![version.to_string(), value.to_owned(), ms, flag.to_owned()],
             )
             .await?;
-        Ok(stored == 1)
+        Ok(Put::from_code(code))
+    }
+
+    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
+        let done: i64 = self
+            .script(&self.settle, key, vec![version.to_string()])
+            .await?;
+        Ok(done == 1)
     }
 
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {

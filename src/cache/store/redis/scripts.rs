@@ -3,14 +3,43 @@
 
 /// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
 /// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
-/// reordered fills and write-throughs harmless.
+/// reordered fills and write-throughs harmless. With `ARGV[4]` = '1' the value is stored settled
+/// (`"s":1` after its version) when the version before it is held settled. Returns what
+/// `store::Put` decodes: 0 a version as new or newer held settled, 4 held not settled; 1 stored
+/// settled; 2 stored, the version before it settled; 3 stored, no settled version before it.
 pub(super) const SET_IF_NEWER: &str = r#"
 local cur = redis.call('GET', KEYS[1])
+local v = tonumber(ARGV[1])
+local after = false
 if cur then
-  local v = tonumber(string.match(cur, '^{"v":(%d+)'))
-  if v and v >= tonumber(ARGV[1]) then return 0 end
+  local cv = tonumber(string.match(cur, '^{"v":(%d+)'))
+  if cv then
+    local settled = string.find(cur, '^{"v":%d+,"s":1,') ~= nil
+    if cv >= v then
+      if settled then return 0 end
+      return 4
+    end
+    after = settled and cv == v - 1
+  end
+end
+if ARGV[4] == '1' and after then
+  local value = '{"v":' .. ARGV[1] .. ',"s":1,' .. string.sub(ARGV[2], #ARGV[1] + 7)
+  redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
+  return 1
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if after then return 2 end
+return 3
+"#;
+
+/// Marks `KEYS[1]` settled if it holds version `ARGV[1]` not settled yet, keeping its TTL;
+/// returns 1 if it did.
+pub(super) const SETTLE: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local v = string.match(cur, '^{"v":(%d+),')
+if v ~= ARGV[1] or string.find(cur, '^{"v":%d+,"s":1,') then return 0 end
+redis.call('SET', KEYS[1], '{"v":' .. v .. ',"s":1,' .. string.sub(cur, #v + 7), 'KEEPTTL')
 return 1
 "#;
 

@@ -8,8 +8,13 @@ use std::{
 
 use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
 
-use super::Store;
-use crate::cache::{CacheError, ServerInfo, entry::Entry as Value, glob, protocol::leading_number};
+use super::{Put, Store};
+use crate::cache::{
+    CacheError, ServerInfo,
+    entry::Entry as Value,
+    glob,
+    protocol::{is_settled, leading_number, settled},
+};
 
 #[derive(Clone)]
 struct Entry {
@@ -63,23 +68,76 @@ impl MemoryBackend {
         self.entries.insert(key.to_owned(), entry).await;
     }
 
-    /// Same contract as the Redis script: never replace an equal or newer version.
-    async fn put_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
-        let entry = Entry {
-            value: Arc::new(Value::new(value)),
-            ttl,
-        };
-        let result = self
-            .entries
+    /// Same contract as the Redis script: never replace an equal or newer version; settle
+    /// (with `settle`) only after a settled version just before it.
+    async fn put_if_newer(
+        &self,
+        key: &str,
+        version: u64,
+        value: &str,
+        ttl: Duration,
+        settle: bool,
+    ) -> Put {
+        let mut put = Put::Unsettled;
+        self.entries
             .entry(key.to_owned())
-            .and_compute_with(|current| async move {
-                let newer_held = current
-                    .and_then(|c| leading_number(c.into_value().value.raw(), "v"))
-                    .is_some_and(|v| v >= version);
-                if newer_held { Op::Nop } else { Op::Put(entry) }
+            .and_compute_with(|current| {
+                let held = current.map(|c| c.into_value().value);
+                let held_version = held.as_ref().and_then(|h| leading_number(h.raw(), "v"));
+                let held_settled = held.as_ref().is_some_and(|h| is_settled(h.raw()));
+                put = match held_version {
+                    Some(v) if v >= version && held_settled => Put::Covered,
+                    Some(v) if v >= version => Put::Held,
+                    Some(v) if held_settled && v + 1 == version => match settle {
+                        true => Put::Settled,
+                        false => Put::AfterSettled,
+                    },
+                    _ => Put::Unsettled,
+                };
+                let stored = match put {
+                    Put::Settled => settled(value),
+                    _ => Some(value.to_owned()),
+                };
+                let op = match (put.stored(), stored) {
+                    (true, Some(stored)) => Op::Put(Entry {
+                        value: Arc::new(Value::new(&stored)),
+                        ttl,
+                    }),
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
             })
             .await;
-        !matches!(result, moka::ops::compute::CompResult::Unchanged(_))
+        put
+    }
+
+    /// Marks `key` settled if it holds `version` not settled (its TTL starts again: moka keeps
+    /// no remaining time, and a versioned entry living longer is never older for it).
+    async fn mark_settled(&self, key: &str, version: u64) -> bool {
+        let mut done = false;
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let entry = current.map(|c| c.into_value());
+                let marked = entry.as_ref().and_then(|e| {
+                    let raw = e.value.raw();
+                    let ours = leading_number(raw, "v") == Some(version) && !is_settled(raw);
+                    ours.then(|| settled(raw)).flatten()
+                });
+                let op = match (entry, marked) {
+                    (Some(e), Some(marked)) => {
+                        done = true;
+                        Op::Put(Entry {
+                            value: Arc::new(Value::new(&marked)),
+                            ttl: e.ttl,
+                        })
+                    }
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        done
     }
 
     /// Reads or increments a generation; a missing one starts at the clock in microseconds.
@@ -176,8 +234,12 @@ impl Store for MemoryBackend {
         version: u64,
         value: &str,
         ttl: Duration,
-    ) -> Result<bool, CacheError> {
-        Ok(self.put_if_newer(key, version, value, ttl).await)
+        settle: bool,
+    ) -> Result<Put, CacheError> {
+        Ok(self.put_if_newer(key, version, value, ttl, settle).await)
+    }
+    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
+        Ok(self.mark_settled(key, version).await)
     }
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
         Ok(self.counter(key, bump, ttl).await)
@@ -215,3 +277,6 @@ impl Store for MemoryBackend {
         Ok(ServerInfo::default())
     }
 }
+
+#[cfg(test)]
+mod tests;
