@@ -107,10 +107,10 @@ impl Cache {
             let prefix = self.key(format_args!("{part}:"));
             let pattern = format!("{}*", glob::escape(&prefix));
             if part == kind {
-                // Entries and tombstones; not the fill leases beside them.
-                purged.entries += store
-                    .count_where(&pattern, |key, _| !key.ends_with(":lease"))
-                    .await?;
+                // Entries and tombstones; not the fill leases beside them (keys alone tell).
+                let leases = format!("{}*:lease", glob::escape(&prefix));
+                let all = store.count(&pattern).await?;
+                purged.entries += all.saturating_sub(store.count(&leases).await?);
             }
             store.clear(&pattern).await?;
             purged.responses += self.forget_responses(|dep| dep.starts_with(&prefix));

@@ -18,8 +18,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     pub async fn get_many(&self, ids: &[i64]) -> Result<Vec<Option<E>>, DbError> {
         let kind = self.kinds.0;
         if !self.cache.is_available() {
-            self.cache.counted_miss(kind);
+            // One miss per entity, as one read by id would count it.
             for id in ids {
+                self.cache.counted_miss(kind);
                 request::named(|| format!("{}:{id}", E::KIND));
             }
             return self.loaded_in_order(ids).await;
@@ -45,7 +46,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         if missing.is_empty() {
             return Ok(found);
         }
-        self.cache.counted_miss(kind);
+        for _ in &missing {
+            self.cache.counted_miss(kind);
+        }
         let loaded = self.source.load_many(&missing).await?;
         self.filled(&loaded).await;
         for slot in ids.iter().zip(found.iter_mut()) {

@@ -149,12 +149,14 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             );
         }
         // Every tag moved: the entry may say so (see `protocol`). Not settling only makes the
-        // next write move every tag, so a failure here is not owed.
+        // next write move every tag, so a failure here is neither owed nor a reason to stop
+        // using the cache.
         if let (Some(e), Some(Put::Held | Put::Unsettled | Put::AfterSettled)) = (now, put)
             && failed.is_empty()
             && let Err(err) = self.cache.settle(&key, e.version()).await
         {
-            self.cache.failed(self.kinds.0, &err);
+            tracing::debug!(key, error = %err, "cache entry not settled");
+            self.cache.stats().error(self.kinds.0);
         }
         let mut owed = Dirty::default();
         let mut cause = None;
@@ -185,15 +187,14 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
 }
 
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
-    /// Increments `tags` one after another; what failed, to be owed.
+    /// Increments `tags` (together); what failed, to be owed.
     async fn bump(&self, tags: impl Iterator<Item = &&'static str>) -> Vec<(Dirty, CacheError)> {
-        let mut failed = Vec::new();
-        for tag in tags {
-            if let Err(err) = self.cache.try_invalidate_tag(tag).await {
-                failed.push(err);
-            }
-        }
-        failed
+        let bumps = tags.map(|tag| self.cache.try_invalidate_tag(tag));
+        futures::future::join_all(bumps)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect()
     }
 }
 

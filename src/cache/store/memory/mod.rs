@@ -85,22 +85,23 @@ impl MemoryBackend {
                 let held = current.map(|c| c.into_value().value);
                 let held_version = held.as_ref().and_then(|h| leading_number(h.raw(), "v"));
                 let held_settled = held.as_ref().is_some_and(|h| is_settled(h.raw()));
+                let settled_value = settle.then(|| settled(value)).flatten();
                 put = match held_version {
                     Some(v) if v >= version && held_settled => Put::Covered,
                     Some(v) if v >= version => Put::Held,
-                    Some(v) if held_settled && v + 1 == version => match settle {
-                        true => Put::Settled,
-                        false => Put::AfterSettled,
+                    Some(v) if held_settled && v + 1 == version => match settled_value {
+                        Some(_) => Put::Settled,
+                        None => Put::AfterSettled,
                     },
                     _ => Put::Unsettled,
                 };
-                let stored = match put {
-                    Put::Settled => settled(value),
-                    _ => Some(value.to_owned()),
-                };
-                let op = match (put.stored(), stored) {
-                    (true, Some(stored)) => Op::Put(Entry {
+                let op = match (put, settled_value) {
+                    (Put::Settled, Some(stored)) => Op::Put(Entry {
                         value: Arc::new(Value::new(&stored)),
+                        ttl,
+                    }),
+                    (put, _) if put.stored() => Op::Put(Entry {
+                        value: Arc::new(Value::new(value)),
                         ttl,
                     }),
                     _ => Op::Nop,

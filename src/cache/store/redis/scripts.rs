@@ -22,8 +22,9 @@ if cur then
     after = settled and cv == v - 1
   end
 end
-if ARGV[4] == '1' and after then
-  local value = '{"v":' .. ARGV[1] .. ',"s":1,' .. string.sub(ARGV[2], #ARGV[1] + 7)
+local plain = '{"v":' .. ARGV[1] .. ','
+if ARGV[4] == '1' and after and string.sub(ARGV[2], 1, #plain) == plain then
+  local value = '{"v":' .. ARGV[1] .. ',"s":1,' .. string.sub(ARGV[2], #plain + 1)
   redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
   return 1
 end
