@@ -15,7 +15,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use cachegraph::{
     AppState, Extension, ExtensionError,
     cache::{
-        Kind,
+        Announcement, Kind,
         entity::{EntityCache, Pointer, Source, Versioned, durable},
         page::{self, Page},
         policy::Policy,
@@ -166,7 +166,9 @@ impl ProductStore {
         .await
         .map_err(write_error)?;
         let product = Product::from(row);
-        self.cache.written(&product, None).await;
+        // Every product write moves every tag of the kind: none needs announcing (see
+        // `cachegraph::cache::Announcement`).
+        self.cache.written(Announcement::NONE, &product, None).await;
         Ok(product)
     }
 
@@ -193,7 +195,7 @@ impl ProductStore {
             ));
         };
         let product = Product::from(row);
-        self.cache.written(&product, None).await;
+        self.cache.written(Announcement::NONE, &product, None).await;
         Ok(product)
     }
 
@@ -204,7 +206,9 @@ impl ProductStore {
             .map_err(DbError::from)?;
         match row {
             Some(row) => {
-                self.cache.deleted(&Product::from(row)).await;
+                self.cache
+                    .deleted(Announcement::NONE, &Product::from(row))
+                    .await;
                 Ok(true)
             }
             None => Ok(false),

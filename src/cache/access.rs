@@ -7,7 +7,7 @@ use super::{
     entry::Entry,
     l1::Checked,
     request,
-    store::{Put, Store, Stores},
+    store::{Store, Stores},
     ttl,
 };
 
@@ -87,15 +87,8 @@ impl Cache {
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
-        self.store()?
-            .set_if_newer(key, version, value, ttl, settle)
-            .await
-    }
-
-    pub(crate) async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
-        self.store()?.settle(key, version).await
+    ) -> Result<bool, CacheError> {
+        self.store()?.set_if_newer(key, version, value, ttl).await
     }
 
     pub(crate) async fn del(&self, keys: &[&str]) -> Result<(), CacheError> {

@@ -13,6 +13,7 @@
 //! * `refresh`: early refresh of tagged entries close to expiry (XFetch);
 //! * `admin`: `clearCache` and `cacheStats`;
 //! * `purge`: invalidation by entity, tag and type, hard or soft;
+//! * `announce`: writes announced before their commit, so later writes cover them;
 //! * [`health`]: the breaker, the record of owed writes, and the prober that repairs them;
 //! * [`trust`]: the owed log shared through the database, and the trust window it keeps.
 //!
@@ -21,6 +22,7 @@
 //! database answers.
 mod access;
 mod admin;
+mod announce;
 mod client;
 mod connect;
 mod counters;
@@ -52,6 +54,7 @@ mod ttl;
 mod users;
 
 pub use admin::{CacheReport, ClearError, ServerInfo};
+pub use announce::Announcement;
 pub use counters::Lockout;
 pub use glob::PatternError;
 pub use purge::{PurgeError, Purged};

@@ -11,15 +11,6 @@
 //!   `< n`, so a reader that loaded an old row and fills late (the "stale set"), two writers
 //!   reaching the cache out of order, and a command fred retries or delivers after we gave up on
 //!   it can none of them replace a newer value with an older one.
-//!
-//!   A write-through marks its entry **settled** (`{"v":<version>,"s":1,"d":…}`) once every
-//!   tag its write moves has been incremented; fills and repairs never do. *Invariant:* an entry
-//!   settled at version `n` means the tags of every write up to `n` have moved. A write moves
-//!   only the tags its own change touches (a rename none) *if* the entry it replaces is the
-//!   settled version just before its own; otherwise (that write is still in flight between its
-//!   commit and its increments, or the entry was filled, evicted or never written) it moves
-//!   every tag of the entity before it settles, so a write acknowledged after another never
-//!   leaves that one's lists and aggregates behind.
 //! * **Pointers** (`email:{email}`): the id of the user who had that email when it was written.
 //!   A pointer is a hint, never an answer: the user entry it leads to must still have that email,
 //!   or the lookup is a miss. So a pointer left behind by an email change, or written late by a
@@ -71,22 +62,6 @@ pub const ABSENT: u64 = 0;
 /// Encodes a versioned entry.
 pub fn versioned(version: u64, data_json: &str) -> String {
     format!("{{\"v\":{version},\"d\":{data_json}}}")
-}
-
-/// The settled form of a versioned entry (see the module): `"s":1` after its version.
-pub fn settled(encoded: &str) -> Option<String> {
-    let rest = encoded.strip_prefix("{\"v\":")?;
-    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-    let (version, tail) = rest.split_at(digits);
-    Some(format!("{{\"v\":{version},\"s\":1{tail}"))
-}
-
-/// Whether a versioned entry is settled.
-pub fn is_settled(encoded: &str) -> bool {
-    encoded
-        .strip_prefix("{\"v\":")
-        .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
-        .is_some_and(|tail| tail.starts_with(",\"s\":1,"))
 }
 
 /// Encodes a tagged entry: `expires_ms` (milliseconds since the Unix epoch) and `cost_ms`
@@ -151,10 +126,5 @@ mod tests {
         assert_eq!(data(&t), Some("[1,2]"));
         assert_eq!(data(&versioned(TOMBSTONE, "null")), Some("null"));
         assert_eq!(leading_number("garbage", "v"), None);
-        let s = settled(&v).unwrap();
-        assert!(is_settled(&s) && !is_settled(&v));
-        assert_eq!(leading_number(&s, "v"), Some(42));
-        assert_eq!(data(&s), data(&v));
-        assert!(!is_settled(&tagged(1, 2, 3, r#"{"s":1}"#)));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Cache,
+    Announcement, Cache,
     entity::{EntityCache, Pointer, Source, Versioned, durable},
 };
 use crate::{
@@ -143,9 +143,18 @@ impl CachedUsers {
     pub async fn insert(&self, new: NewUser) -> Result<User, DbError> {
         let this = self.clone();
         durable(async move {
-            let user = User::from(this.repo.insert(new).await?);
-            this.users.written(&user, None).await;
-            Ok(user)
+            let announced = this.cache.announce(User::KIND).await;
+            match this.repo.insert(new).await {
+                Ok(row) => {
+                    let user = User::from(row);
+                    this.users.written(announced, &user, None).await;
+                    Ok(user)
+                }
+                Err(err) => {
+                    this.users.retire(announced).await;
+                    Err(err)
+                }
+            }
         })
         .await
     }
@@ -159,15 +168,28 @@ impl CachedUsers {
         let this = self.clone();
         durable(async move {
             let read_before = moves_tags_or_pointer(&changes);
-            let Some(Updated { before, after }) =
-                this.repo.update(id, changes, read_before).await?
-            else {
-                return Ok(None);
+            // Only a write that may move a tag announces itself (see `cache::announce`).
+            let announced = match changes.role.is_some() || changes.is_active.is_some() {
+                true => this.cache.announce(User::KIND).await,
+                false => Announcement::NONE,
+            };
+            let (before, after) = match this.repo.update(id, changes, read_before).await {
+                Ok(Some(Updated { before, after })) => (before, after),
+                other => {
+                    this.users.retire(announced).await;
+                    return other.map(|_| None);
+                }
             };
             let user = User::from(after);
             match before {
-                Some(before) => this.users.changed(&User::from(before), &user).await,
-                None => this.users.rewritten(&user).await,
+                Some(before) => {
+                    let before = User::from(before);
+                    this.users.changed(announced, &before, &user).await;
+                }
+                None => {
+                    this.users.retire(announced).await;
+                    this.users.rewritten(&user).await;
+                }
             }
             Ok(Some(user))
         })
@@ -180,12 +202,16 @@ impl CachedUsers {
     pub async fn delete(&self, id: i64) -> Result<bool, DbError> {
         let this = self.clone();
         durable(async move {
-            match this.repo.delete(id).await? {
-                Some(row) => {
-                    this.users.deleted(&User::from(row)).await;
+            let announced = this.cache.announce(User::KIND).await;
+            match this.repo.delete(id).await {
+                Ok(Some(row)) => {
+                    this.users.deleted(announced, &User::from(row)).await;
                     Ok(true)
                 }
-                None => Ok(false),
+                other => {
+                    this.users.retire(announced).await;
+                    other.map(|_| false)
+                }
             }
         })
         .await

@@ -19,9 +19,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{
     Cache, CacheError, Kind,
     protocol::{self, ABSENT},
-    request,
-    store::Put,
-    ttl,
+    request, ttl,
 };
 use crate::db::DbError;
 
@@ -177,30 +175,26 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             None => (ABSENT, ttl::ABSENT.min(self.ttl)),
         };
         let key = self.key(id);
-        match self.write(&key, version, found.as_ref(), ttl, false).await {
-            Ok(put) if put.stored() => tracing::debug!(key, version, "cache fill"),
-            Ok(_) => tracing::debug!(key, version, "cache fill dropped: newer entry held"),
+        match self.write(&key, version, found.as_ref(), ttl).await {
+            Ok(true) => tracing::debug!(key, version, "cache fill"),
+            Ok(false) => tracing::debug!(key, version, "cache fill dropped: newer entry held"),
             Err(err) => self.cache.failed(self.kinds.0, &err),
         }
     }
 
-    /// A set-if-newer of `found` at `version`, settled with `settle` (a write-through whose
-    /// write moves no tag) if the version before it is.
     async fn write(
         &self,
         key: &str,
         version: u64,
         found: Option<&E>,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
+    ) -> Result<bool, CacheError> {
         let json = match found {
             Some(e) => serde_json::to_string(e).map_err(|e| CacheError::Decode(e.to_string()))?,
             None => "null".to_owned(),
         };
-        let value = protocol::versioned(version, &json);
         self.cache
-            .set_if_newer(key, version, &value, ttl, settle)
+            .set_if_newer(key, version, &protocol::versioned(version, &json), ttl)
             .await
     }
 

@@ -4,14 +4,13 @@
 //! *Invariant:* every write-through is a set-if-newer (a tombstone on delete), pointer writes
 //! and one generation increment per tag, none of which can make a newer value older however
 //! late it lands; what did not land is owed (`Cache::owe`) before the write is acknowledged.
-//! A write moves the tags its change touches, and every tag unless the entry it replaced was
-//! the settled version just before its own; its entry is settled only once those moved (see
-//! `protocol`), so a write acknowledged after another never leaves that one's tags behind.
+//! A write moves the tags its change touches, and every tag of its kind while another write of
+//! the kind is announced (`cache::announce`), so it never leaves that one's tags behind.
 use std::{future::Future, pin::Pin};
 
 use super::{EntityCache, Reload, Source, Versioned};
 use crate::{
-    cache::{CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, store::Put, ttl},
+    cache::{Announcement, CacheError, health::Dirty, pause::Point, protocol::TOMBSTONE, ttl},
     db::DbError,
 };
 
@@ -49,49 +48,57 @@ where
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the
     /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
-    /// the write may be acknowledged (see `cache::trust`).
-    pub async fn written(&self, e: &E, old: Option<&str>) {
-        self.settle(e.id(), e, Some(e), old, E::TAGS, true).await;
+    /// the write may be acknowledged (see `cache::trust`). Each of these retires the write's
+    /// announcement (see `cache::announce`) once its tags moved.
+    pub async fn written(&self, announced: Announcement, e: &E, old: Option<&str>) {
+        self.settle(announced, e, Some(e), old, E::TAGS, true).await;
     }
 
     /// After an update from `before` to `after` has committed: as [`EntityCache::written`], but
     /// only the tags the change moves are invalidated ([`Versioned::changed_tags`]), and the
     /// pointer `before` had is removed if it changed.
-    pub async fn changed(&self, before: &E, after: &E) {
+    pub async fn changed(&self, announced: Announcement, before: &E, after: &E) {
         let old = self
             .pointer
             .as_ref()
             .map(|p| (p.of)(before))
             .filter(|&old| self.pointer.as_ref().is_some_and(|p| (p.of)(after) != old));
         let tags = E::changed_tags(before, after);
-        self.settle(after.id(), after, Some(after), old, tags, true)
+        self.settle(announced, after, Some(after), old, tags, true)
             .await;
     }
 
     /// After an update that set no field a tag or the pointer depends on (the caller knows from
     /// the change it asked for, so the row before it need not be read): only the entry is
     /// written (set-if-newer). The pointer, where there is one, still names it (a missing one
-    /// only misses, and the lookup loads from the database), and no list or aggregate moved.
+    /// only misses, and the lookup loads from the database), and no list or aggregate moved by
+    /// this write (one announced beside it still has its tags moved).
     pub async fn rewritten(&self, after: &E) {
-        self.settle(after.id(), after, Some(after), None, &[], false)
+        self.settle(Announcement::NONE, after, Some(after), None, &[], false)
             .await;
     }
 
     /// After a delete has committed: a tombstone (so no late fill brings it back), its pointer
     /// removed, every tag invalidated.
-    pub async fn deleted(&self, e: &E) {
-        self.settle(e.id(), e, None, None, E::TAGS, true).await;
+    pub async fn deleted(&self, announced: Announcement, e: &E) {
+        self.settle(announced, e, None, None, E::TAGS, true).await;
+    }
+
+    /// Retires the announcement of a write that committed nothing.
+    pub async fn retire(&self, announced: Announcement) {
+        self.cache.retire(E::KIND, announced).await;
     }
 
     async fn settle(
         &self,
-        id: i64,
+        announced: Announcement,
         e: &E,
         now: Option<&E>,
         old: Option<&str>,
         tags: &'static [&'static str],
         pointer: bool,
     ) {
+        let id = e.id();
         self.cache.advance_epoch();
         let key = self.key(id);
         self.cache.pause_at(Point::BeforeWriteThrough, &key).await;
@@ -105,13 +112,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 return Err(CacheError::Unavailable);
             }
             let ttl = ttl::jittered(self.ttl);
-            // Settled at once only when this write moves no tag of its own.
             let entry = match now {
-                Some(e) => {
-                    self.write(&key, e.version(), Some(e), ttl, tags.is_empty())
-                        .await
-                }
-                None => self.write(&key, TOMBSTONE, None, self.ttl, false).await,
+                Some(e) => self.write(&key, e.version(), Some(e), ttl).await.map(drop),
+                None => self.write(&key, TOMBSTONE, None, self.ttl).await.map(drop),
             };
             let pointer = async {
                 match (current, now) {
@@ -134,37 +137,24 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
                 }
             };
             let (pointer, unlink) = tokio::join!(pointer, unlink);
-            pointer.and(unlink).and(entry)
+            entry.and(pointer).and(unlink)
         };
+        // Another write of this kind may not have moved its tags yet (see `cache::announce`).
+        let rest: Vec<_> = E::TAGS.iter().filter(|t| !tags.contains(t)).collect();
+        let others = async { !rest.is_empty() && self.cache.announced(E::KIND, &announced).await };
         // The list invalidation does not wait for the write-through: one round trip, not two.
-        let (result, mut failed) = tokio::join!(through, self.bump(tags.iter()));
-        // The entry did not replace a settled version just before its own (or could not be
-        // written): a write before this one may not have moved its tags yet, so this one moves
-        // every tag, after its own commit, before it is acknowledged.
-        let put = result.as_ref().ok().copied();
-        if now.is_some() && !put.is_some_and(Put::after_settled) {
-            failed.extend(
-                self.bump(E::TAGS.iter().filter(|t| !tags.contains(t)))
-                    .await,
-            );
+        let (result, mut failed, others) = tokio::join!(through, self.bump(tags.iter()), others);
+        if others {
+            failed.extend(self.bump(rest.into_iter()).await);
         }
-        // Every tag moved: the entry may say so (see `protocol`). Not settling only makes the
-        // next write move every tag, so a failure here is neither owed nor a reason to stop
-        // using the cache.
-        if let (Some(e), Some(Put::Held | Put::Unsettled | Put::AfterSettled)) = (now, put)
-            && failed.is_empty()
-            && let Err(err) = self.cache.settle(&key, e.version()).await
-        {
-            tracing::debug!(key, error = %err, "cache entry not settled");
-            self.cache.stats().error(self.kinds.0);
-        }
+        self.cache.retire(E::KIND, announced).await;
         let mut owed = Dirty::default();
         let mut cause = None;
         for (tag, err) in failed {
             owed.merge(tag);
             cause = Some(err);
         }
-        match result.map(drop) {
+        match result {
             Ok(()) => tracing::debug!(key, "cache write-through"),
             Err(err) if self.cache.has_backend() => {
                 tracing::debug!(key, error = %err, "cache write-through failed; repair recorded");
@@ -210,9 +200,9 @@ impl<E: Versioned, S: Source<E>> Reload for EntityCache<E, S> {
             match &found {
                 Some(e) => {
                     let ttl = ttl::jittered(self.ttl);
-                    self.write(&key, e.version(), Some(e), ttl, false).await?
+                    self.write(&key, e.version(), Some(e), ttl).await?
                 }
-                None => self.write(&key, TOMBSTONE, None, self.ttl, false).await?,
+                None => self.write(&key, TOMBSTONE, None, self.ttl).await?,
             };
             Ok(())
         })

@@ -25,9 +25,7 @@ use super::{CacheError, ServerInfo, entry::Entry};
 /// strings (see `protocol`), returned as [`Entry`]s so their decoded form can be kept with them.
 ///
 /// The contract, which the protocol's invariants rest on:
-/// * `set_if_newer` never replaces a value whose leading `{"v":N` is `>= version`, atomically;
-///   asked to settle, it stores the value settled only if the version before it is held settled,
-///   and it says what it found ([`Put`]). `settle` marks a held version settled.
+/// * `set_if_newer` never replaces a value whose leading `{"v":N` is `>= version`, atomically.
 /// * `generation` reads (or, with `bump`, increments) a counter that, when missing, starts
 ///   at the store's clock in microseconds, so it never returns to a value entries were stamped
 ///   with; its TTL is refreshed by every call.
@@ -36,6 +34,9 @@ use super::{CacheError, ServerInfo, entry::Entry};
 ///   it only if it still holds `token`; `delete_if` does the same for any key, and says whether
 ///   it did, atomically (one caller of all processes sees `true`).
 /// * `clear` and `count` see every key matching a glob pattern, on every primary.
+/// * `announce` adds `token` to the set at `key` until `ttl` has passed (by the store's clock);
+///   `announced` counts the tokens there whose time has not passed, `token` left out; `retire`
+///   removes one.
 pub trait Store: Send + Sync {
     /// The entry at `key`.
     fn get(&self, key: &str)
@@ -52,21 +53,13 @@ pub trait Store: Send + Sync {
         value: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
-    /// Sets `key` unless it holds a version `>= version`, settled with `settle` if the version
-    /// before it is held settled (see `protocol`).
+    /// Sets `key` unless it holds a version `>= version`; whether it did.
     fn set_if_newer(
         &self,
         key: &str,
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> impl Future<Output = Result<Put, CacheError>> + Send;
-    /// Marks `key` settled if it holds `version`, not settled yet; whether it did.
-    fn settle(
-        &self,
-        key: &str,
-        version: u64,
     ) -> impl Future<Output = Result<bool, CacheError>> + Send;
     /// The generation at `key`, incremented first with `bump`.
     fn generation(
@@ -90,6 +83,22 @@ pub trait Store: Send + Sync {
         key: &str,
         token: &str,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
+    /// Adds `token` to the announcements at `key`, for `ttl` at most.
+    fn announce(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), CacheError>> + Send;
+    /// Whether an announcement other than `token` is at `key` and current.
+    fn announced(
+        &self,
+        key: &str,
+        token: Option<&str>,
+    ) -> impl Future<Output = Result<bool, CacheError>> + Send;
+    /// Removes the announcement `token` from `key`.
+    fn retire(&self, key: &str, token: &str)
+    -> impl Future<Output = Result<(), CacheError>> + Send;
     /// Deletes `key` if it holds `value`; whether it did.
     fn delete_if(
         &self,
@@ -111,45 +120,6 @@ pub trait Store: Send + Sync {
     fn ping(&self) -> impl Future<Output = Result<(), CacheError>> + Send;
     /// What the store says of itself (memory, clients, keyspace counters).
     fn info(&self) -> impl Future<Output = Result<ServerInfo, CacheError>> + Send;
-}
-
-/// What [`Store::set_if_newer`] found and did (settled entries: see `protocol`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Put {
-    /// Not stored: a settled version as new or newer is held.
-    Covered,
-    /// Not stored: a version as new or newer is held, not settled.
-    Held,
-    /// Stored settled: asked to, with the version before it held settled.
-    Settled,
-    /// Stored, not settled; the version before it is held settled.
-    AfterSettled,
-    /// Stored, not settled; no settled version just before it was held.
-    Unsettled,
-}
-
-impl Put {
-    /// Decodes the set-if-newer script's answer.
-    fn from_code(code: i64) -> Self {
-        match code {
-            0 => Put::Covered,
-            1 => Put::Settled,
-            2 => Put::AfterSettled,
-            3 => Put::Unsettled,
-            _ => Put::Held,
-        }
-    }
-
-    /// Whether the value was stored.
-    pub fn stored(self) -> bool {
-        matches!(self, Put::Settled | Put::AfterSettled | Put::Unsettled)
-    }
-
-    /// Whether the writes before this one are known to have moved their tags: a settled
-    /// version just before it, or one as new or newer, was held.
-    pub fn after_settled(self) -> bool {
-        matches!(self, Put::Covered | Put::Settled | Put::AfterSettled)
-    }
 }
 
 /// The configured store.
@@ -210,12 +180,8 @@ impl Store for Stores {
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
-        each!(self, s => s.set_if_newer(key, version, value, ttl, settle).await)
-    }
-    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
-        each!(self, s => s.settle(key, version).await)
+    ) -> Result<bool, CacheError> {
+        each!(self, s => s.set_if_newer(key, version, value, ttl).await)
     }
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
         each!(self, s => s.generation(key, bump, ttl).await)
@@ -228,6 +194,15 @@ impl Store for Stores {
     }
     async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         each!(self, s => s.release_lease(key, token).await)
+    }
+    async fn announce(&self, key: &str, token: &str, ttl: Duration) -> Result<(), CacheError> {
+        each!(self, s => s.announce(key, token, ttl).await)
+    }
+    async fn announced(&self, key: &str, token: Option<&str>) -> Result<bool, CacheError> {
+        each!(self, s => s.announced(key, token).await)
+    }
+    async fn retire(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        each!(self, s => s.retire(key, token).await)
     }
     async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
         each!(self, s => s.delete_if(key, value).await)

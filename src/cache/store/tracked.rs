@@ -8,7 +8,7 @@
 //! instance always reads its own writes.
 use std::{sync::Arc, time::Duration};
 
-use super::{Put, RedisBackend, Store};
+use super::{RedisBackend, Store};
 use crate::cache::{
     CacheError, ServerInfo,
     entry::Entry,
@@ -139,21 +139,9 @@ impl Store for Tracked {
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
-        let result = self
-            .redis
-            .set_if_newer(key, version, value, ttl, settle)
-            .await;
+    ) -> Result<bool, CacheError> {
+        let result = self.redis.set_if_newer(key, version, value, ttl).await;
         // A write the script dropped changed nothing: what L1 holds stays as good as it was.
-        if !matches!(&result, Ok(put) if !put.stored()) {
-            self.l1.invalidate(key);
-        }
-        result
-    }
-
-    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
-        let result = self.redis.settle(key, version).await;
         if !matches!(result, Ok(false)) {
             self.l1.invalidate(key);
         }
@@ -182,6 +170,18 @@ impl Store for Tracked {
 
     async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         self.redis.release_lease(key, token).await
+    }
+
+    async fn announce(&self, key: &str, token: &str, ttl: Duration) -> Result<(), CacheError> {
+        self.redis.announce(key, token, ttl).await
+    }
+
+    async fn announced(&self, key: &str, token: Option<&str>) -> Result<bool, CacheError> {
+        self.redis.announced(key, token).await
+    }
+
+    async fn retire(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        self.redis.retire(key, token).await
     }
 
     async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {

@@ -14,7 +14,7 @@ mod scripts;
 mod tests;
 
 use crate::cache::client::builder;
-use scripts::{DELETE_IF, GENERATION, SET_IF_NEWER, SETTLE};
+use scripts::{ANNOUNCE, ANNOUNCED, DELETE_IF, GENERATION, RETIRE, SET_IF_NEWER};
 use std::{sync::Arc, time::Duration};
 
 use fred::{
@@ -22,7 +22,7 @@ use fred::{
     types::{InfoKind, scripts::Script},
 };
 
-use super::{Put, Store};
+use super::Store;
 use crate::cache::{CacheError, ServerInfo, entry::Entry};
 
 /// A fred pool with the scripts it runs.
@@ -32,9 +32,11 @@ pub struct RedisBackend {
     /// gives up leaves keys to repair, and the breaker opens for everyone on this instance.
     write_options: Options,
     set_if_newer: Script,
-    settle: Script,
     generation: Script,
     delete_if: Script,
+    announce: Script,
+    announced: Script,
+    retire: Script,
 }
 
 impl RedisBackend {
@@ -56,9 +58,11 @@ impl RedisBackend {
                 ..Options::default()
             },
             set_if_newer: Script::from_lua(SET_IF_NEWER),
-            settle: Script::from_lua(SETTLE),
             generation: Script::from_lua(GENERATION),
             delete_if: Script::from_lua(DELETE_IF),
+            announce: Script::from_lua(ANNOUNCE),
+            announced: Script::from_lua(ANNOUNCED),
+            retire: Script::from_lua(RETIRE),
         })
     }
 
@@ -165,25 +169,16 @@ impl Store for RedisBackend {
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
+    ) -> Result<bool, CacheError> {
         let ms = ttl.as_millis().max(1).to_string();
-        let flag = if settle { "1" } else { "0" };
-        let code: i64 = self
+        let stored: i64 = self
             .script(
                 &self.set_if_newer,
                 key,
-                vec![version.to_string(), value.to_owned(), ms, flag.to_owned()],
+                vec![version.to_string(), value.to_owned(), ms],
             )
             .await?;
-        Ok(Put::from_code(code))
-    }
-
-    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
-        let done: i64 = self
-            .script(&self.settle, key, vec![version.to_string()])
-            .await?;
-        Ok(done == 1)
+        Ok(stored == 1)
     }
 
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
@@ -214,6 +209,27 @@ impl Store for RedisBackend {
     /// Releases a lease we hold.
     async fn release_lease(&self, key: &str, token: &str) -> Result<(), CacheError> {
         self.delete_if(key, token).await.map(drop)
+    }
+
+    async fn announce(&self, key: &str, token: &str, ttl: Duration) -> Result<(), CacheError> {
+        let ms = ttl.as_millis().max(1).to_string();
+        let _: i64 = self
+            .script(&self.announce, key, vec![token.to_owned(), ms])
+            .await?;
+        Ok(())
+    }
+
+    async fn announced(&self, key: &str, token: Option<&str>) -> Result<bool, CacheError> {
+        let own = token.unwrap_or_default().to_owned();
+        let n: i64 = self.script(&self.announced, key, vec![own]).await?;
+        Ok(n > 0)
+    }
+
+    async fn retire(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        let _: i64 = self
+            .script(&self.retire, key, vec![token.to_owned()])
+            .await?;
+        Ok(())
     }
 
     async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {

@@ -3,44 +3,14 @@
 
 /// Sets `KEYS[1]` to `ARGV[2]` with TTL `ARGV[3]` ms unless it holds a value whose leading
 /// `{"v":N` version is >= `ARGV[1]`. Never replacing a newer version is what makes late or
-/// reordered fills and write-throughs harmless. With `ARGV[4]` = '1' the value is stored settled
-/// (`"s":1` after its version) when the version before it is held settled. Returns what
-/// `store::Put` decodes: 0 a version as new or newer held settled, 4 held not settled; 1 stored
-/// settled; 2 stored, the version before it settled; 3 stored, no settled version before it.
+/// reordered fills and write-throughs harmless.
 pub(super) const SET_IF_NEWER: &str = r#"
 local cur = redis.call('GET', KEYS[1])
-local v = tonumber(ARGV[1])
-local after = false
 if cur then
-  local cv = tonumber(string.match(cur, '^{"v":(%d+)'))
-  if cv then
-    local settled = string.find(cur, '^{"v":%d+,"s":1,') ~= nil
-    if cv >= v then
-      if settled then return 0 end
-      return 4
-    end
-    after = settled and cv == v - 1
-  end
-end
-local plain = '{"v":' .. ARGV[1] .. ','
-if ARGV[4] == '1' and after and string.sub(ARGV[2], 1, #plain) == plain then
-  local value = '{"v":' .. ARGV[1] .. ',"s":1,' .. string.sub(ARGV[2], #plain + 1)
-  redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
-  return 1
+  local v = tonumber(string.match(cur, '^{"v":(%d+)'))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if after then return 2 end
-return 3
-"#;
-
-/// Marks `KEYS[1]` settled if it holds version `ARGV[1]` not settled yet, keeping its TTL;
-/// returns 1 if it did.
-pub(super) const SETTLE: &str = r#"
-local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local v = string.match(cur, '^{"v":(%d+),')
-if v ~= ARGV[1] or string.find(cur, '^{"v":%d+,"s":1,') then return 0 end
-redis.call('SET', KEYS[1], '{"v":' .. v .. ',"s":1,' .. string.sub(cur, #v + 7), 'KEEPTTL')
 return 1
 "#;
 
@@ -64,4 +34,33 @@ return redis.call('GET', KEYS[1])
 pub(super) const DELETE_IF: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"#;
+
+/// Announces `ARGV[1]` at the sorted set `KEYS[1]` until `ARGV[2]` ms from now (the server's
+/// clock), dropping announcements whose time has passed; the set lives as long as its newest.
+pub(super) const ANNOUNCE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"#;
+
+/// How many announcements at `KEYS[1]` are current, `ARGV[1]` (if given) left out.
+pub(super) const ANNOUNCED: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+if ARGV[1] and ARGV[1] ~= '' then
+  local own = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if own and tonumber(own) > now then n = n - 1 end
+end
+return n
+"#;
+
+/// Removes the announcement `ARGV[1]` from `KEYS[1]` (a script: the sorted-set commands are
+/// left out of the client's build).
+pub(super) const RETIRE: &str = r#"
+return redis.call('ZREM', KEYS[1], ARGV[1])
 "#;

@@ -18,7 +18,7 @@ async fn command_futures_are_boxed_where_they_are_made() {
         ("set", size_of_val(&Store::set(&backend, "k", "v", quick))),
         (
             "set_if_newer",
-            size_of_val(&backend.set_if_newer("k", 1, "v", quick, false)),
+            size_of_val(&backend.set_if_newer("k", 1, "v", quick)),
         ),
         (
             "generation",

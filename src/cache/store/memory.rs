@@ -2,19 +2,15 @@
 //! encoded values, with the same per-key TTLs and the same conditional writes as Redis, so the
 //! protocol above it is identical. For one instance only: other processes cannot see it.
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
 
-use super::{Put, Store};
-use crate::cache::{
-    CacheError, ServerInfo,
-    entry::Entry as Value,
-    glob,
-    protocol::{is_settled, leading_number, settled},
-};
+use super::Store;
+use crate::cache::{CacheError, ServerInfo, entry::Entry as Value, glob, protocol::leading_number};
 
 #[derive(Clone)]
 struct Entry {
@@ -42,6 +38,9 @@ impl Expiry<String, Entry> for PerEntryTtl {
 /// A bounded map from key to encoded value with per-entry TTL.
 pub struct MemoryBackend {
     entries: Moka<String, Entry>,
+    /// Announcements by key: token and the time it lapses. Each set holds only what was
+    /// announced and not yet retired or lapsed.
+    announcements: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 impl MemoryBackend {
@@ -52,6 +51,7 @@ impl MemoryBackend {
                 .max_capacity(capacity)
                 .expire_after(PerEntryTtl)
                 .build(),
+            announcements: Mutex::default(),
         }
     }
 
@@ -68,77 +68,23 @@ impl MemoryBackend {
         self.entries.insert(key.to_owned(), entry).await;
     }
 
-    /// Same contract as the Redis script: never replace an equal or newer version; settle
-    /// (with `settle`) only after a settled version just before it.
-    async fn put_if_newer(
-        &self,
-        key: &str,
-        version: u64,
-        value: &str,
-        ttl: Duration,
-        settle: bool,
-    ) -> Put {
-        let mut put = Put::Unsettled;
-        self.entries
+    /// Same contract as the Redis script: never replace an equal or newer version.
+    async fn put_if_newer(&self, key: &str, version: u64, value: &str, ttl: Duration) -> bool {
+        let entry = Entry {
+            value: Arc::new(Value::new(value)),
+            ttl,
+        };
+        let result = self
+            .entries
             .entry(key.to_owned())
-            .and_compute_with(|current| {
-                let held = current.map(|c| c.into_value().value);
-                let held_version = held.as_ref().and_then(|h| leading_number(h.raw(), "v"));
-                let held_settled = held.as_ref().is_some_and(|h| is_settled(h.raw()));
-                let settled_value = settle.then(|| settled(value)).flatten();
-                put = match held_version {
-                    Some(v) if v >= version && held_settled => Put::Covered,
-                    Some(v) if v >= version => Put::Held,
-                    Some(v) if held_settled && v + 1 == version => match settled_value {
-                        Some(_) => Put::Settled,
-                        None => Put::AfterSettled,
-                    },
-                    _ => Put::Unsettled,
-                };
-                let op = match (put, settled_value) {
-                    (Put::Settled, Some(stored)) => Op::Put(Entry {
-                        value: Arc::new(Value::new(&stored)),
-                        ttl,
-                    }),
-                    (put, _) if put.stored() => Op::Put(Entry {
-                        value: Arc::new(Value::new(value)),
-                        ttl,
-                    }),
-                    _ => Op::Nop,
-                };
-                std::future::ready(op)
+            .and_compute_with(|current| async move {
+                let newer_held = current
+                    .and_then(|c| leading_number(c.into_value().value.raw(), "v"))
+                    .is_some_and(|v| v >= version);
+                if newer_held { Op::Nop } else { Op::Put(entry) }
             })
             .await;
-        put
-    }
-
-    /// Marks `key` settled if it holds `version` not settled (its TTL starts again: moka keeps
-    /// no remaining time, and a versioned entry living longer is never older for it).
-    async fn mark_settled(&self, key: &str, version: u64) -> bool {
-        let mut done = false;
-        self.entries
-            .entry(key.to_owned())
-            .and_compute_with(|current| {
-                let entry = current.map(|c| c.into_value());
-                let marked = entry.as_ref().and_then(|e| {
-                    let raw = e.value.raw();
-                    let ours = leading_number(raw, "v") == Some(version) && !is_settled(raw);
-                    ours.then(|| settled(raw)).flatten()
-                });
-                let op = match (entry, marked) {
-                    (Some(e), Some(marked)) => {
-                        done = true;
-                        Op::Put(Entry {
-                            value: Arc::new(Value::new(&marked)),
-                            ttl: e.ttl,
-                        })
-                    }
-                    _ => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
-        done
+        !matches!(result, moka::ops::compute::CompResult::Unchanged(_))
     }
 
     /// Reads or increments a generation; a missing one starts at the clock in microseconds.
@@ -235,12 +181,8 @@ impl Store for MemoryBackend {
         version: u64,
         value: &str,
         ttl: Duration,
-        settle: bool,
-    ) -> Result<Put, CacheError> {
-        Ok(self.put_if_newer(key, version, value, ttl, settle).await)
-    }
-    async fn settle(&self, key: &str, version: u64) -> Result<bool, CacheError> {
-        Ok(self.mark_settled(key, version).await)
+    ) -> Result<bool, CacheError> {
+        Ok(self.put_if_newer(key, version, value, ttl).await)
     }
     async fn generation(&self, key: &str, bump: bool, ttl: Duration) -> Result<u64, CacheError> {
         Ok(self.counter(key, bump, ttl).await)
@@ -257,6 +199,32 @@ impl Store for MemoryBackend {
     }
     async fn delete_if(&self, key: &str, value: &str) -> Result<bool, CacheError> {
         Ok(self.remove_if(key, value).await)
+    }
+    async fn announce(&self, key: &str, token: &str, ttl: Duration) -> Result<(), CacheError> {
+        let now = Instant::now();
+        let mut all = self.announcements.lock().unwrap_or_else(|p| p.into_inner());
+        let set = all.entry(key.to_owned()).or_default();
+        set.retain(|_, lapses| *lapses > now);
+        set.insert(token.to_owned(), now + ttl);
+        Ok(())
+    }
+    async fn announced(&self, key: &str, token: Option<&str>) -> Result<bool, CacheError> {
+        let now = Instant::now();
+        let all = self.announcements.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all.get(key).is_some_and(|set| {
+            set.iter()
+                .any(|(t, lapses)| *lapses > now && Some(t.as_str()) != token)
+        }))
+    }
+    async fn retire(&self, key: &str, token: &str) -> Result<(), CacheError> {
+        let mut all = self.announcements.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = all.get_mut(key) {
+            set.remove(token);
+            if set.is_empty() {
+                all.remove(key);
+            }
+        }
+        Ok(())
     }
     async fn clear(&self, pattern: &str) -> Result<u64, CacheError> {
         Ok(self.remove_matching(pattern).await)
@@ -278,6 +246,3 @@ impl Store for MemoryBackend {
         Ok(ServerInfo::default())
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,0 +1,87 @@
+//! Announced writes: how a write covers the writes of the same kind still between their commit
+//! and their tag increments.
+//!
+//! A write moves only the tags its own change touches (a rename none); that relies on the writes
+//! before it having moved theirs. One of them may still be in flight (held, slow, or about to
+//! fail and owe them) when a later write is acknowledged, and a rename acknowledged after an
+//! uncounted promotion would leave `userStats` behind a change its own answer shows. So a write
+//! that may move a tag *announces* itself before its commit (a token in `writing:{kind}`, a
+//! sorted set whose scores say when each lapses) and retires the token once its tags moved.
+//! Every write checks, after its own commit, whether another write of its kind is announced,
+//! and then moves every tag of the kind too.
+//!
+//! *Invariant:* when a write is acknowledged, every write of its kind that committed before it
+//! has moved its tags, is owed (`health`), or has its tags moved again by this one. A write that
+//! cannot announce (the cache unreachable) is covered by its owed record instead; an announcement
+//! lapses after [`ANNOUNCEMENT_TTL`] (a writer that died holding one costs the kind's later
+//! writes their precision until then, never correctness).
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::{Cache, store::Store};
+
+/// How long an announcement lasts at most: well beyond a write's commit and write-through.
+pub const ANNOUNCEMENT_TTL: Duration = Duration::from_secs(300);
+
+/// A write's announcement: retire it (by settling the write, or [`Cache::retire`]) once the
+/// write has moved its tags or committed nothing.
+#[derive(Debug, Default)]
+#[must_use = "an announcement is retired once its write has moved its tags"]
+pub struct Announcement {
+    token: Option<String>,
+}
+
+impl Announcement {
+    /// No announcement: for writes that move every tag of their kind themselves.
+    pub const NONE: Announcement = Announcement { token: None };
+}
+
+impl Cache {
+    fn writing_key(&self, kind: &str) -> String {
+        self.key(format_args!("writing:{kind}"))
+    }
+
+    /// Announces a write of `kind` that may move its tags; call before its commit.
+    pub async fn announce(&self, kind: &str) -> Announcement {
+        let Ok(store) = self.store() else {
+            return Announcement::NONE;
+        };
+        if !self.can_write() {
+            return Announcement::NONE;
+        }
+        let token = format!("{:016x}", rand::rng().random::<u64>());
+        match store
+            .announce(&self.writing_key(kind), &token, ANNOUNCEMENT_TTL)
+            .await
+        {
+            Ok(()) => Announcement { token: Some(token) },
+            Err(err) => {
+                tracing::debug!(kind, error = %err, "write not announced; its owed record covers it");
+                Announcement::NONE
+            }
+        }
+    }
+
+    /// Whether a write of `kind` other than `own` is announced. When that cannot be read, the
+    /// answer is yes: moving a tag too many is only work.
+    pub(crate) async fn announced(&self, kind: &str, own: &Announcement) -> bool {
+        let Ok(store) = self.store() else {
+            return false;
+        };
+        store
+            .announced(&self.writing_key(kind), own.token.as_deref())
+            .await
+            .unwrap_or(true)
+    }
+
+    /// Retires `announcement`: its write moved its tags, or committed nothing.
+    pub async fn retire(&self, kind: &str, announcement: Announcement) {
+        let (Some(token), Ok(store)) = (announcement.token, self.store()) else {
+            return;
+        };
+        if let Err(err) = store.retire(&self.writing_key(kind), &token).await {
+            tracing::debug!(kind, error = %err, "announcement not retired; it lapses");
+        }
+    }
+}
