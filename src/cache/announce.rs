@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::{Cache, store::Store};
+use super::{Cache, Kind, store::Store};
 
 /// How long an announcement lasts at most: well beyond a write's commit and write-through.
 pub const ANNOUNCEMENT_TTL: Duration = Duration::from_secs(300);
@@ -30,11 +30,27 @@ pub const ANNOUNCEMENT_TTL: Duration = Duration::from_secs(300);
 #[must_use = "an announcement is retired once its write has moved its tags"]
 pub struct Announcement {
     token: Option<String>,
+    /// Asked for, but the cache could not take it: the write's tags are owed instead.
+    failed: bool,
 }
 
 impl Announcement {
     /// No announcement: for writes that move every tag of their kind themselves.
-    pub const NONE: Announcement = Announcement { token: None };
+    pub const NONE: Announcement = Announcement {
+        token: None,
+        failed: false,
+    };
+
+    const FAILED: Announcement = Announcement {
+        token: None,
+        failed: true,
+    };
+
+    /// Whether the write asked to be announced and could not be: nothing told later writes of
+    /// it, so its tags are owed (see `entity::write`).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
 }
 
 impl Cache {
@@ -42,23 +58,29 @@ impl Cache {
         self.key(format_args!("writing:{kind}"))
     }
 
-    /// Announces a write of `kind` that may move its tags; call before its commit.
+    /// Announces a write of `kind` that may move its tags; call before its commit. Without a
+    /// backend there is nothing to announce to; with one that cannot take it (the breaker open,
+    /// a failed command), the announcement is [`Announcement::failed`].
     pub async fn announce(&self, kind: &str) -> Announcement {
         let Ok(store) = self.store() else {
             return Announcement::NONE;
         };
         if !self.can_write() {
-            return Announcement::NONE;
+            return Announcement::FAILED;
         }
         let token = format!("{:016x}", rand::rng().random::<u64>());
         match store
             .announce(&self.writing_key(kind), &token, ANNOUNCEMENT_TTL)
             .await
         {
-            Ok(()) => Announcement { token: Some(token) },
+            Ok(()) => Announcement {
+                token: Some(token),
+                failed: false,
+            },
             Err(err) => {
-                tracing::debug!(kind, error = %err, "write not announced; its owed record covers it");
-                Announcement::NONE
+                tracing::debug!(kind, error = %err, "write not announced; its tags will be owed");
+                self.stats().error(Kind::LIST);
+                Announcement::FAILED
             }
         }
     }
@@ -69,6 +91,11 @@ impl Cache {
         let Ok(store) = self.store() else {
             return false;
         };
+        // The breaker is open: this write's increments fail at once and are owed; asking would
+        // only wait for the timeout.
+        if !self.can_write() {
+            return true;
+        }
         store
             .announced(&self.writing_key(kind), own.token.as_deref())
             .await
@@ -82,6 +109,7 @@ impl Cache {
         };
         if let Err(err) = store.retire(&self.writing_key(kind), &token).await {
             tracing::debug!(kind, error = %err, "announcement not retired; it lapses");
+            self.stats().error(Kind::LIST);
         }
     }
 }

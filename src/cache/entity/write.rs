@@ -147,12 +147,18 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         if others {
             failed.extend(self.bump(rest.into_iter()).await);
         }
-        self.cache.retire(E::KIND, announced).await;
         let mut owed = Dirty::default();
         let mut cause = None;
         for (tag, err) in failed {
             owed.merge(tag);
             cause = Some(err);
+        }
+        // A write that may move a tag but could not announce itself was invisible to the writes
+        // after it: its tags are owed whatever its own increments did, so every instance moves
+        // them again before it trusts the cache.
+        if announced.failed() && self.cache.has_backend() {
+            owed.tags.extend(E::TAGS.iter().map(|t| t.to_string()));
+            cause.get_or_insert(CacheError::Unavailable);
         }
         match result {
             Ok(()) => tracing::debug!(key, "cache write-through"),
@@ -173,6 +179,10 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         if let Some(err) = cause {
             self.cache.owe(owed, &err).await;
         }
+        // Retired only now that what did not move is owed; off the acknowledgement's path (a
+        // token kept a moment longer only makes other writes move more tags).
+        let cache = self.cache.clone();
+        tokio::spawn(async move { cache.retire(E::KIND, announced).await });
     }
 }
 
