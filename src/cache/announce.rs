@@ -46,6 +46,11 @@ impl Announcement {
         failed: true,
     };
 
+    /// Whether a token is held (to be retired).
+    pub fn held(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// Whether the write asked to be announced and could not be: nothing told later writes of
     /// it, so its tags are owed (see `entity::write`).
     pub fn failed(&self) -> bool {

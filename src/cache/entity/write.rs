@@ -141,7 +141,9 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         };
         // Another write of this kind may not have moved its tags yet (see `cache::announce`).
         let rest: Vec<_> = E::TAGS.iter().filter(|t| !tags.contains(t)).collect();
-        let others = async { !rest.is_empty() && self.cache.announced(E::KIND, &announced).await };
+        // Boxed: the store's future would otherwise be carried (and moved) inside every settle.
+        let others =
+            async { !rest.is_empty() && Box::pin(self.cache.announced(E::KIND, &announced)).await };
         // The list invalidation does not wait for the write-through: one round trip, not two.
         let (result, mut failed, others) = tokio::join!(through, self.bump(tags.iter()), others);
         if others {
@@ -181,8 +183,10 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         }
         // Retired only now that what did not move is owed; off the acknowledgement's path (a
         // token kept a moment longer only makes other writes move more tags).
-        let cache = self.cache.clone();
-        tokio::spawn(async move { cache.retire(E::KIND, announced).await });
+        if announced.held() {
+            let cache = self.cache.clone();
+            tokio::spawn(async move { cache.retire(E::KIND, announced).await });
+        }
     }
 }
 
