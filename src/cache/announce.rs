@@ -11,10 +11,11 @@
 //! and then moves every tag of the kind too.
 //!
 //! *Invariant:* when a write is acknowledged, every write of its kind that committed before it
-//! has moved its tags, is owed (`health`), or has its tags moved again by this one. A write that
-//! cannot announce (the cache unreachable) is covered by its owed record instead; an announcement
-//! lapses after [`ANNOUNCEMENT_TTL`] (a writer that died holding one costs the kind's later
-//! writes their precision until then, never correctness).
+//! has moved its tags, is owed (`health`), or has its tags moved again by this one; except a
+//! write that could not announce (it could not reach the cache before its commit: its own
+//! increments or owed record cover its readers, not a later writer's, see `docs/consistency.md`).
+//! An announcement lapses after [`ANNOUNCEMENT_TTL`] (a writer that died holding one costs the
+//! kind's later writes their precision until then, never correctness).
 use std::time::Duration;
 
 use rand::Rng;
@@ -30,31 +31,15 @@ pub const ANNOUNCEMENT_TTL: Duration = Duration::from_secs(300);
 #[must_use = "an announcement is retired once its write has moved its tags"]
 pub struct Announcement {
     token: Option<String>,
-    /// Asked for, but the cache could not take it: the write's tags are owed instead.
-    failed: bool,
 }
 
 impl Announcement {
     /// No announcement: for writes that move every tag of their kind themselves.
-    pub const NONE: Announcement = Announcement {
-        token: None,
-        failed: false,
-    };
-
-    const FAILED: Announcement = Announcement {
-        token: None,
-        failed: true,
-    };
+    pub const NONE: Announcement = Announcement { token: None };
 
     /// Whether a token is held (to be retired).
     pub fn held(&self) -> bool {
         self.token.is_some()
-    }
-
-    /// Whether the write asked to be announced and could not be: nothing told later writes of
-    /// it, so its tags are owed (see `entity::write`).
-    pub fn failed(&self) -> bool {
-        self.failed
     }
 }
 
@@ -64,28 +49,25 @@ impl Cache {
     }
 
     /// Announces a write of `kind` that may move its tags; call before its commit. Without a
-    /// backend there is nothing to announce to; with one that cannot take it (the breaker open,
-    /// a failed command), the announcement is [`Announcement::failed`].
+    /// backend, or with one that cannot take it (the breaker open, a failed command), there is
+    /// none: see the module for what covers such a write.
     pub async fn announce(&self, kind: &str) -> Announcement {
         let Ok(store) = self.store() else {
             return Announcement::NONE;
         };
         if !self.can_write() {
-            return Announcement::FAILED;
+            return Announcement::NONE;
         }
         let token = format!("{:016x}", rand::rng().random::<u64>());
         match store
             .announce(&self.writing_key(kind), &token, ANNOUNCEMENT_TTL)
             .await
         {
-            Ok(()) => Announcement {
-                token: Some(token),
-                failed: false,
-            },
+            Ok(()) => Announcement { token: Some(token) },
             Err(err) => {
-                tracing::debug!(kind, error = %err, "write not announced; its tags will be owed");
+                tracing::debug!(kind, error = %err, "write not announced");
                 self.stats().error(Kind::LIST);
-                Announcement::FAILED
+                Announcement::NONE
             }
         }
     }

@@ -83,17 +83,22 @@ async fn redis_killed_and_restarted_under_load_fails_no_request() {
     );
 }
 
+/// An app on SQLite and `backend` whose pause points tests can arm.
+async fn with_pause_points(backend: Backend) -> TestApp {
+    crate::helpers::Spawn::new(backend, Db::Sqlite)
+        .with_pause_points()
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A write whose caller is dropped after its commit (the client went away, a timeout, shutdown)
 /// still writes through: the entry never stays older than the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_dropped_after_its_commit_still_writes_through() {
     use cachegraph::{cache::pause::Point, db::UserChanges};
     for backend in [Backend::Redis, Backend::Memory] {
-        let app = crate::helpers::Spawn::new(backend, Db::Sqlite)
-            .with_pause_points()
-            .start()
-            .await
-            .unwrap();
+        let app = with_pause_points(backend).await;
         let id = app.create_user("dropped@example.com", "USER").await;
         app.name_of(&id).await; // cached
         let key = crate::kit::key::<crate::kit::Users>(&app, &id);
@@ -132,11 +137,7 @@ async fn a_write_dropped_after_its_commit_still_writes_through() {
 async fn an_update_acknowledged_after_one_still_in_flight_covers_it() {
     use cachegraph::cache::pause::Point;
     for backend in [Backend::Redis, Backend::Memory] {
-        let app = crate::helpers::Spawn::new(backend, Db::Sqlite)
-            .with_pause_points()
-            .start()
-            .await
-            .unwrap();
+        let app = with_pause_points(backend).await;
         let id = app.create_user("in-flight@example.com", "USER").await;
         let admins = async || {
             let body = app.gql("{ userStats { admins } }", json!({})).await;

@@ -155,13 +155,6 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
             owed.merge(tag);
             cause = Some(err);
         }
-        // A write that may move a tag but could not announce itself was invisible to the writes
-        // after it: its tags are owed whatever its own increments did, so every instance moves
-        // them again before it trusts the cache.
-        if announced.failed() && self.cache.has_backend() {
-            owed.tags.extend(E::TAGS.iter().map(|t| t.to_string()));
-            cause.get_or_insert(CacheError::Unavailable);
-        }
         match result {
             Ok(()) => tracing::debug!(key, "cache write-through"),
             Err(err) if self.cache.has_backend() => {
