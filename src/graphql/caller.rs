@@ -78,8 +78,10 @@ impl RequestAuth {
             .get_or_try_init(|| {
                 Box::pin(async {
                     let (viewer, mut read) = reads::capture(self.resolve(jwt, users)).await;
-                    // Who asked is not what the response is about: `Cache-Tag` does not name it.
+                    // Who asked is not what the response is about: `Cache-Tag` does not name it,
+                    // whether its entry was read or loaded.
                     read.unnamed = read.deps.iter().map(|(key, _)| key.clone()).collect();
+                    read.named.clear();
                     viewer.map(|v| (v, read))
                 })
             })

@@ -41,6 +41,20 @@ async fn responses_name_the_tags_they_were_built_from() {
             // The caller (the admin, user 1) was read to check the token, not answered about.
             assert!(!tags.contains(&"user:1"), "the caller is named: {tag}");
         }
+        // Nor when the caller's entry is gone and the check loads it from the database.
+        let cleared = app
+            .gql(
+                "mutation { clearCache(pattern: \"user:1\") { cleared } }",
+                json!({}),
+            )
+            .await;
+        assert!(cleared["errors"].is_null(), "{cleared}");
+        let (tag, _) = ask(&app, &token, &by_id, false).await;
+        let tag = tag.unwrap();
+        assert!(
+            !tag.split(',').any(|t| t == "user:1"),
+            "{backend:?}: the loaded caller is named: {tag}"
+        );
         let (tag, _) = ask(
             &app,
             &token,
