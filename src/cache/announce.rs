@@ -18,8 +18,6 @@
 //! kind's later writes their precision until then, never correctness).
 use std::time::Duration;
 
-use rand::Rng;
-
 use super::{Cache, Kind, store::Store};
 
 /// How long an announcement lasts at most: well beyond a write's commit and write-through.
@@ -36,11 +34,6 @@ pub struct Announcement {
 impl Announcement {
     /// No announcement: for writes that move every tag of their kind themselves.
     pub const NONE: Announcement = Announcement { token: None };
-
-    /// Whether a token is held (to be retired).
-    pub fn held(&self) -> bool {
-        self.token.is_some()
-    }
 }
 
 impl Cache {
@@ -51,14 +44,14 @@ impl Cache {
     /// Announces a write of `kind` that may move its tags; call before its commit. Without a
     /// backend, or with one that cannot take it (the breaker open, a failed command), there is
     /// none: see the module for what covers such a write.
-    pub async fn announce(&self, kind: &str) -> Announcement {
+    pub async fn announce(&self, kind: &'static str) -> Announcement {
         let Ok(store) = self.store() else {
             return Announcement::NONE;
         };
         if !self.can_write() {
             return Announcement::NONE;
         }
-        let token = format!("{:016x}", rand::rng().random::<u64>());
+        let token = super::load::random_token();
         match store
             .announce(&self.writing_key(kind), &token, ANNOUNCEMENT_TTL)
             .await
@@ -67,6 +60,8 @@ impl Cache {
             Err(err) => {
                 tracing::debug!(kind, error = %err, "write not announced");
                 self.stats().error(Kind::LIST);
+                // It may still land late: take it back rather than leave it to lapse.
+                self.retire_token(kind, token);
                 Announcement::NONE
             }
         }
@@ -89,14 +84,25 @@ impl Cache {
             .unwrap_or(true)
     }
 
-    /// Retires `announcement`: its write moved its tags, or committed nothing.
-    pub async fn retire(&self, kind: &str, announcement: Announcement) {
-        let (Some(token), Ok(store)) = (announcement.token, self.store()) else {
-            return;
-        };
-        if let Err(err) = store.retire(&self.writing_key(kind), &token).await {
-            tracing::debug!(kind, error = %err, "announcement not retired; it lapses");
-            self.stats().error(Kind::LIST);
+    /// Retires `announcement`: its write moved its tags, or committed nothing. In the
+    /// background, so that no answer waits on it (a token kept a moment longer only makes other
+    /// writes move more tags).
+    pub fn retire(&self, kind: &'static str, announcement: Announcement) {
+        if let Some(token) = announcement.token {
+            self.retire_token(kind, token);
         }
+    }
+
+    fn retire_token(&self, kind: &'static str, token: String) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let Ok(store) = cache.store() else {
+                return;
+            };
+            if let Err(err) = store.retire(&cache.writing_key(kind), &token).await {
+                tracing::debug!(kind, error = %err, "announcement not retired; it lapses");
+                cache.stats().error(Kind::LIST);
+            }
+        });
     }
 }

@@ -107,8 +107,7 @@ impl Cache {
         let Some(store) = self.inner.store.as_ref().filter(|s| s.is_shared()) else {
             return Lease::NotNeeded;
         };
-        let token: u64 = rand::rng().random();
-        let token = format!("{token:016x}");
+        let token = random_token();
         match store
             .take_lease(&format!("{key}:lease"), &token, LEASE_TTL)
             .await
@@ -124,6 +123,11 @@ impl Cache {
             let _ = store.release_lease(&format!("{key}:lease"), token).await;
         }
     }
+}
+
+/// A random token (a lease's holder, an announced write): 64 bits in hex.
+pub(super) fn random_token() -> String {
+    format!("{:016x}", rand::rng().random::<u64>())
 }
 
 /// What taking a fill lease found.

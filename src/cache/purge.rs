@@ -52,8 +52,8 @@ impl Cache {
         })
     }
 
-    /// Drops every entry under `tag` (one increment), or with `soft` lets each be served once
-    /// more while its refresh runs (see the module).
+    /// Drops every entry under `tag` (one increment), or with `soft` lets one of them be served
+    /// once more while it is refreshed (see the module).
     pub async fn purge_tag(&self, tag: &str, soft: bool) -> Result<Purged, PurgeError> {
         let valid = !tag.is_empty()
             && tag.len() <= 100

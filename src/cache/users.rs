@@ -151,7 +151,7 @@ impl CachedUsers {
                     Ok(user)
                 }
                 Err(err) => {
-                    this.users.retire(announced).await;
+                    this.users.retire(announced);
                     Err(err)
                 }
             }
@@ -169,14 +169,15 @@ impl CachedUsers {
         durable(async move {
             let read_before = moves_tags_or_pointer(&changes);
             // Only a write that may move a tag announces itself (see `cache::announce`).
-            let announced = match changes.role.is_some() || changes.is_active.is_some() {
-                true => this.cache.announce(User::KIND).await,
-                false => Announcement::NONE,
+            let announced = if changes.role.is_some() || changes.is_active.is_some() {
+                this.cache.announce(User::KIND).await
+            } else {
+                Announcement::NONE
             };
             let (before, after) = match this.repo.update(id, changes, read_before).await {
                 Ok(Some(Updated { before, after })) => (before, after),
                 other => {
-                    this.users.retire(announced).await;
+                    this.users.retire(announced);
                     return other.map(|_| None);
                 }
             };
@@ -187,7 +188,7 @@ impl CachedUsers {
                     this.users.changed(announced, &before, &user).await;
                 }
                 None => {
-                    this.users.retire(announced).await;
+                    this.users.retire(announced);
                     this.users.rewritten(&user).await;
                 }
             }
@@ -209,7 +210,7 @@ impl CachedUsers {
                     Ok(true)
                 }
                 other => {
-                    this.users.retire(announced).await;
+                    this.users.retire(announced);
                     other.map(|_| false)
                 }
             }

@@ -165,7 +165,7 @@ pub struct ClearCacheResult {
 /// What an invalidation dropped.
 #[derive(SimpleObject)]
 pub struct Invalidation {
-    /// Cache entries dropped (for a soft tag purge: marked to be refreshed).
+    /// Cache entries dropped: for a tag, those of the generation the purge moved past.
     pub entries: i64,
     /// Whole responses this instance had kept that were built from them (other instances drop
     /// theirs as the entries change, uncounted here).

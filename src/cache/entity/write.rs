@@ -48,8 +48,8 @@ where
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the
     /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
-    /// the write may be acknowledged (see `cache::trust`). Each of these retires the write's
-    /// announcement (see `cache::announce`) once its tags moved.
+    /// the write may be acknowledged (see `cache::trust`). Those given an announcement (see
+    /// `cache::announce`) retire it once their tags moved.
     pub async fn written(&self, announced: Announcement, e: &E, old: Option<&str>) {
         self.settle(announced, e, Some(e), old, E::TAGS, true).await;
     }
@@ -85,8 +85,8 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     }
 
     /// Retires the announcement of a write that committed nothing.
-    pub async fn retire(&self, announced: Announcement) {
-        self.cache.retire(E::KIND, announced).await;
+    pub fn retire(&self, announced: Announcement) {
+        self.cache.retire(E::KIND, announced);
     }
 
     async fn settle(
@@ -174,12 +174,8 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
         if let Some(err) = cause {
             self.cache.owe(owed, &err).await;
         }
-        // Retired only now that what did not move is owed; off the acknowledgement's path (a
-        // token kept a moment longer only makes other writes move more tags).
-        if announced.held() {
-            let cache = self.cache.clone();
-            tokio::spawn(async move { cache.retire(E::KIND, announced).await });
-        }
+        // Retired only now that what did not move is owed.
+        self.cache.retire(E::KIND, announced);
     }
 }
 

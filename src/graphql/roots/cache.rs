@@ -92,7 +92,8 @@ impl CacheMutation {
     }
 
     /// Drops every entry under a tag (`users`: the pages; `user-counts`: `userStats`). With
-    /// `soft`, each may be served once more, to the one request that refreshes it. Admin only.
+    /// `soft`, one old value of the tag may be served once more, to the one request (of every
+    /// instance) that then refreshes it. Admin only.
     #[graphql(guard = "AdminOnly")]
     async fn invalidate_tag(
         &self,

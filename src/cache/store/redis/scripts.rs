@@ -36,28 +36,37 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 "#;
 
+/// Lua that sets `now` to the server's clock in milliseconds.
+macro_rules! lua_now_ms {
+    () => {
+        "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    };
+}
+
 /// Announces `ARGV[1]` at the sorted set `KEYS[1]` until `ARGV[2]` ms from now (the server's
 /// clock), dropping announcements whose time has passed; the set lives as long as its newest.
-pub(super) const ANNOUNCE: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+pub(super) const ANNOUNCE: &str = concat!(
+    lua_now_ms!(),
+    r#"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
-"#;
+"#
+);
 
 /// How many announcements at `KEYS[1]` are current, `ARGV[1]` (if given) left out.
-pub(super) const ANNOUNCED: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+pub(super) const ANNOUNCED: &str = concat!(
+    lua_now_ms!(),
+    r#"
 local n = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 if ARGV[1] and ARGV[1] ~= '' then
   local own = redis.call('ZSCORE', KEYS[1], ARGV[1])
   if own and tonumber(own) > now then n = n - 1 end
 end
 return n
-"#;
+"#
+);
 
 /// Removes the announcement `ARGV[1]` from `KEYS[1]` (a script: the sorted-set commands are
 /// left out of the client's build).
