@@ -107,12 +107,15 @@ impl Cache {
             let prefix = self.key(format_args!("{part}:"));
             let pattern = format!("{}*", glob::escape(&prefix));
             if part == kind {
-                // Entries and tombstones; not the fill leases beside them (keys alone tell).
-                let leases = format!("{}*:lease", glob::escape(&prefix));
-                let all = store.count(&pattern).await?;
-                purged.entries += all.saturating_sub(store.count(&leases).await?);
+                // Entries and tombstones count; the fill leases beside them (keys alone tell)
+                // go with them but do not.
+                let leases = store
+                    .count(&format!("{}*:lease", glob::escape(&prefix)))
+                    .await?;
+                purged.entries += store.clear(&pattern).await?.saturating_sub(leases);
+            } else {
+                store.clear(&pattern).await?;
             }
-            store.clear(&pattern).await?;
             purged.responses += self.forget_responses(|dep| dep.starts_with(&prefix));
         }
         for tag in tags {

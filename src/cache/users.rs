@@ -69,18 +69,29 @@ impl Source<User> for UserRepo {
     }
 }
 
-/// Whether `changes` sets a field the email pointer or `userStats` depends on (email, role,
-/// `isActive`): only then must the row before the update be read, to know what moved.
-fn moves_tags_or_pointer(changes: &UserChanges) -> bool {
-    // Every field named, so a new one must be placed on one side or the other.
-    let UserChanges {
-        email,
-        role,
-        is_active,
-        full_name: _,
-        password_hash: _,
-    } = changes;
-    email.is_some() || role.is_some() || is_active.is_some()
+/// What an update may move: a tag (`userStats` counts the role and `isActive`), and the email
+/// pointer. Only when it may move either must the row before it be read, to know what moved;
+/// only when it may move a tag is it announced (see `cache::announce`).
+struct Touches {
+    tags: bool,
+    pointer: bool,
+}
+
+impl Touches {
+    fn of(changes: &UserChanges) -> Self {
+        // Every field named, so a new one must be placed on one side or the other.
+        let UserChanges {
+            email,
+            role,
+            is_active,
+            full_name: _,
+            password_hash: _,
+        } = changes;
+        Touches {
+            tags: role.is_some() || is_active.is_some(),
+            pointer: email.is_some(),
+        }
+    }
 }
 
 /// The repository wrapped by the cache. Resolvers reach users through this (via the service).
@@ -167,9 +178,9 @@ impl CachedUsers {
     pub async fn update(&self, id: i64, changes: UserChanges) -> Result<Option<User>, DbError> {
         let this = self.clone();
         durable(async move {
-            let read_before = moves_tags_or_pointer(&changes);
-            // Only a write that may move a tag announces itself (see `cache::announce`).
-            let announced = if changes.role.is_some() || changes.is_active.is_some() {
+            let touches = Touches::of(&changes);
+            let read_before = touches.tags || touches.pointer;
+            let announced = if touches.tags {
                 this.cache.announce(User::KIND).await
             } else {
                 Announcement::NONE
@@ -187,10 +198,7 @@ impl CachedUsers {
                     let before = User::from(before);
                     this.users.changed(announced, &before, &user).await;
                 }
-                None => {
-                    this.users.retire(announced);
-                    this.users.rewritten(&user).await;
-                }
+                None => this.users.rewritten(announced, &user).await,
             }
             Ok(Some(user))
         })

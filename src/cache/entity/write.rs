@@ -48,8 +48,8 @@ where
 impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// After an insert or update has committed: the new entry (set-if-newer), its pointer, the
     /// pointer it no longer has (`old`) removed, and every tag of `E` invalidated. Returns when
-    /// the write may be acknowledged (see `cache::trust`). Those given an announcement (see
-    /// `cache::announce`) retire it once their tags moved.
+    /// the write may be acknowledged (see `cache::trust`). Each retires the announcement it is
+    /// given (see `cache::announce`) once its tags moved.
     pub async fn written(&self, announced: Announcement, e: &E, old: Option<&str>) {
         self.settle(announced, e, Some(e), old, E::TAGS, true).await;
     }
@@ -73,8 +73,8 @@ impl<E: Versioned, S: Source<E>> EntityCache<E, S> {
     /// written (set-if-newer). The pointer, where there is one, still names it (a missing one
     /// only misses, and the lookup loads from the database), and no list or aggregate moved by
     /// this write (one announced beside it still has its tags moved).
-    pub async fn rewritten(&self, after: &E) {
-        self.settle(Announcement::NONE, after, Some(after), None, &[], false)
+    pub async fn rewritten(&self, announced: Announcement, after: &E) {
+        self.settle(announced, after, Some(after), None, &[], false)
             .await;
     }
 

@@ -4,6 +4,7 @@
 use fred::prelude::KeysInterface;
 use serde_json::{Value, json};
 
+use super::purge::total;
 use crate::helpers::{Backend, Db, Spawn, TestApp};
 use cachegraph::cache::pause::Point;
 
@@ -19,12 +20,6 @@ async fn eager(backend: Backend) -> TestApp {
         .start()
         .await
         .unwrap()
-}
-
-fn total(body: &Value) -> u64 {
-    body["data"]["userStats"]["total"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{body}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
